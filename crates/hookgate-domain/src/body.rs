@@ -1,0 +1,178 @@
+//! Turning a request body into the trigger record's `body` value.
+
+use base64::Engine;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+/// The parsed body, and `Some("base64")` when it had to be encoded.
+pub struct ParsedBody {
+    pub value: Value,
+    pub encoding: Option<&'static str>,
+}
+
+impl ParsedBody {
+    fn plain(value: Value) -> Self {
+        Self {
+            value,
+            encoding: None,
+        }
+    }
+
+    fn base64(body: &[u8]) -> Self {
+        Self {
+            value: Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+            encoding: Some("base64"),
+        }
+    }
+
+    /// A body whose claimed structure did not parse: kept as text, or base64 when not UTF-8.
+    fn verbatim(body: &[u8]) -> Self {
+        match std::str::from_utf8(body) {
+            Ok(text) => Self::plain(Value::String(text.to_owned())),
+            Err(_) => Self::base64(body),
+        }
+    }
+}
+
+/// The media type without parameters, lowercased: `application/json`.
+pub fn media_type(content_type: Option<&str>) -> String {
+    content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn is_json(media_type: &str) -> bool {
+    media_type == "application/json"
+        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+}
+
+/// Parses `body` as its `Content-Type` says; never drops a byte.
+pub async fn parse(content_type: Option<&str>, body: &Bytes) -> ParsedBody {
+    if body.is_empty() {
+        return ParsedBody::plain(Value::Null);
+    }
+    let media = media_type(content_type);
+    if is_json(&media) {
+        return match serde_json::from_slice(body) {
+            Ok(value) => ParsedBody::plain(value),
+            Err(_) => ParsedBody::verbatim(body),
+        };
+    }
+    match media.as_str() {
+        "application/x-www-form-urlencoded" => match std::str::from_utf8(body) {
+            Ok(_) => ParsedBody::plain(Value::Object(form_pairs(body))),
+            Err(_) => ParsedBody::base64(body),
+        },
+        "multipart/form-data" => {
+            match parse_multipart(content_type.unwrap_or_default(), body.clone()).await {
+                Some(object) => ParsedBody::plain(Value::Object(object)),
+                None => ParsedBody::verbatim(body),
+            }
+        }
+        text if text.starts_with("text/") => ParsedBody::verbatim(body),
+        _ => ParsedBody::base64(body),
+    }
+}
+
+/// `a=1&b=2&a=3` → `{"a":["1","3"],"b":"2"}`: repeated keys become arrays.
+pub fn form_pairs(input: &[u8]) -> Map<String, Value> {
+    let mut object = Map::new();
+    for (key, value) in form_urlencoded::parse(input) {
+        insert_repeatable(&mut object, key.into_owned(), Value::String(value.into_owned()));
+    }
+    object
+}
+
+fn insert_repeatable(object: &mut Map<String, Value>, key: String, value: Value) {
+    match object.get_mut(&key) {
+        None => {
+            object.insert(key, value);
+        }
+        Some(Value::Array(values)) => values.push(value),
+        Some(existing) => {
+            let first = existing.take();
+            *existing = Value::Array(vec![first, value]);
+        }
+    }
+}
+
+async fn parse_multipart(content_type: &str, body: Bytes) -> Option<Map<String, Value>> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut object = Map::new();
+    while let Some(field) = multipart.next_field().await.ok()? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let value = match field.file_name().map(str::to_owned) {
+            Some(filename) => {
+                let content_type = field.content_type().map(|m| m.to_string());
+                let data = field.bytes().await.ok()?;
+                serde_json::json!({
+                    "filename": filename,
+                    "contentType": content_type,
+                    "base64": base64::engine::general_purpose::STANDARD.encode(&data),
+                })
+            }
+            None => Value::String(field.text().await.ok()?),
+        };
+        insert_repeatable(&mut object, name, value);
+    }
+    Some(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    async fn parsed(content_type: Option<&str>, body: &[u8]) -> (Value, Option<&'static str>) {
+        let p = parse(content_type, &Bytes::copy_from_slice(body)).await;
+        (p.value, p.encoding)
+    }
+
+    #[tokio::test]
+    async fn json_is_parsed_and_broken_json_kept_as_text() {
+        assert_eq!(parsed(Some("application/json; charset=utf-8"), br#"{"a":[1]}"#).await, (json!({"a":[1]}), None));
+        assert_eq!(parsed(Some("application/cloudevents+json"), b"1").await, (json!(1), None));
+        assert_eq!(parsed(Some("application/json"), b"{nope").await, (json!("{nope"), None));
+        assert_eq!(parsed(Some("application/json"), &[0xff, 0xfe]).await, (json!("//4="), Some("base64")));
+    }
+
+    #[tokio::test]
+    async fn empty_body_is_null() {
+        assert_eq!(parsed(Some("application/json"), b"").await, (Value::Null, None));
+    }
+
+    #[tokio::test]
+    async fn forms_become_objects_with_arrays_for_repeats() {
+        assert_eq!(
+            parsed(Some("application/x-www-form-urlencoded"), b"a=1&b=x+y&a=2&a=3").await,
+            (json!({"a":["1","2","3"],"b":"x y"}), None)
+        );
+    }
+
+    #[tokio::test]
+    async fn multipart_fields_and_files() {
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\nvalue\r\n--XyZ\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\nhi\r\n--XyZ--\r\n";
+        let (value, encoding) = parsed(Some("multipart/form-data; boundary=XyZ"), body.as_bytes()).await;
+        assert_eq!(encoding, None);
+        assert_eq!(
+            value,
+            json!({"field":"value","upload":{"filename":"a.bin","contentType":"application/octet-stream","base64":"aGk="}})
+        );
+    }
+
+    #[tokio::test]
+    async fn broken_multipart_is_kept() {
+        let (value, _) = parsed(Some("multipart/form-data; boundary=XyZ"), b"garbage").await;
+        assert_eq!(value, json!("garbage"));
+    }
+
+    #[tokio::test]
+    async fn text_is_a_string_and_the_rest_base64() {
+        assert_eq!(parsed(Some("text/plain"), b"hello").await, (json!("hello"), None));
+        assert_eq!(parsed(Some("application/octet-stream"), b"hi").await, (json!("aGk="), Some("base64")));
+        assert_eq!(parsed(None, b"hi").await, (json!("aGk="), Some("base64")));
+    }
+}

@@ -1,0 +1,17 @@
+//! The pure domain of hookgate: what a webhook is, which values are valid, how a
+//! request is verified and answered, and what the trigger record looks like.
+//! Nothing here does I/O.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod body;
+pub mod error;
+pub mod ingress;
+pub mod names;
+pub mod secret;
+pub mod token;
+pub mod trigger;
+pub mod webhook;
+
+pub use error::{Error, ErrorKind, FieldViolation};
+pub use names::{ApplicationName, WebhookName};
+pub use webhook::{VerificationType, Webhook, WebhookSpec};

@@ -1,0 +1,253 @@
+//! The trigger record: one Kafka record per accepted request, CloudEvents 1.0 binary mode.
+
+use crate::{body, Webhook};
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::net::IpAddr;
+
+pub const EVENT_TYPE: &str = "io.hookgate.webhook.request";
+
+/// Request headers that never reach Kafka: they carry the caller's credentials.
+const DROPPED_HEADERS: [&str; 2] = ["cookie", "authorization"];
+
+/// What the ingress saw of one HTTP request.
+pub struct InboundRequest<'a> {
+    pub method: &'a http::Method,
+    /// What follows the token, starting with `/`.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a http::HeaderMap,
+    pub body: &'a Bytes,
+    pub remote_address: Option<IpAddr>,
+}
+
+/// Facts about the request decided before it is recorded.
+#[derive(Default)]
+pub struct RecordContext {
+    pub event_id: String,
+    pub time: Option<DateTime<Utc>>,
+    pub test: bool,
+    /// The signature scheme that was checked.
+    pub verified: Option<&'static str>,
+    pub reply_id: Option<String>,
+    /// W3C `traceparent` of the active trace.
+    pub traceparent: Option<String>,
+}
+
+/// A record ready for the producer.
+#[derive(Debug, Clone)]
+pub struct TriggerRecord {
+    pub key: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub value: Vec<u8>,
+    pub event_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Value_<'a> {
+    id: &'a str,
+    time: &'a str,
+    application_id: &'a str,
+    webhook_id: &'a str,
+    test: bool,
+    data: Data<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Data<'a> {
+    method: String,
+    path: &'a str,
+    query: Map<String, Value>,
+    headers: Map<String, Value>,
+    body: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_id: Option<&'a str>,
+}
+
+/// Header names lowercased (as `http` keeps them), repeats joined by `, `, credentials dropped.
+pub fn header_object(headers: &http::HeaderMap) -> Map<String, Value> {
+    let mut object = Map::new();
+    for name in headers.keys() {
+        let name = name.as_str();
+        if DROPPED_HEADERS.contains(&name) {
+            continue;
+        }
+        let joined = headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        object.insert(name.to_owned(), Value::String(joined));
+    }
+    object
+}
+
+/// Whether `value` is a well-formed W3C `traceparent`, so junk is not forwarded.
+pub fn is_valid_traceparent(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    parts.len() == 4
+        && hex(parts[0], 2)
+        && parts[0] != "ff"
+        && hex(parts[1], 32)
+        && parts[1] != "0".repeat(32)
+        && hex(parts[2], 16)
+        && parts[2] != "0".repeat(16)
+        && hex(parts[3], 2)
+}
+
+/// Builds the record for `request` to `webhook`.
+pub async fn build(webhook: &Webhook, request: &InboundRequest<'_>, context: RecordContext) -> TriggerRecord {
+    let time = context
+        .time
+        .unwrap_or_else(Utc::now)
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let content_type = request
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let parsed = body::parse(content_type, request.body).await;
+    let value = Value_ {
+        id: &context.event_id,
+        time: &time,
+        application_id: &webhook.name.application_id,
+        webhook_id: &webhook.name.webhook_id,
+        test: context.test,
+        data: Data {
+            method: request.method.as_str().to_ascii_lowercase(),
+            path: request.path,
+            query: request
+                .query
+                .map(|q| body::form_pairs(q.as_bytes()))
+                .unwrap_or_default(),
+            headers: header_object(request.headers),
+            body: parsed.value,
+            body_encoding: parsed.encoding,
+            remote_address: request.remote_address.map(|ip| ip.to_canonical().to_string()),
+            verified: context.verified,
+            reply_id: context.reply_id.as_deref(),
+        },
+    };
+    // Serialising plain strings, maps and `Value`s cannot fail.
+    let value = serde_json::to_vec(&value).unwrap_or_default();
+    let mut headers = vec![
+        ("ce_specversion", "1.0".to_owned()),
+        ("ce_id", context.event_id.clone()),
+        ("ce_source", webhook.name.event_source()),
+        ("ce_type", EVENT_TYPE.to_owned()),
+        ("ce_time", time),
+        ("content-type", "application/json".to_owned()),
+    ];
+    if let Some(traceparent) = context.traceparent {
+        headers.push(("traceparent", traceparent));
+    }
+    TriggerRecord {
+        key: webhook.name.webhook_id.clone(),
+        headers,
+        value,
+        event_id: context.event_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{WebhookName, WebhookSpec};
+    use serde_json::json;
+
+    fn webhook() -> Webhook {
+        Webhook {
+            name: WebhookName::new("acme", "w1"),
+            token: "t".repeat(32),
+            spec: WebhookSpec::default(),
+            revision: 1,
+            create_time: Utc::now(),
+            update_time: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn record_has_cloudevents_headers_and_the_documented_value() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        headers.insert("x-thing", "1".parse().unwrap());
+        headers.append("x-thing", "2".parse().unwrap());
+        headers.insert("cookie", "s=1".parse().unwrap());
+        headers.insert("authorization", "Bearer x".parse().unwrap());
+        let body = Bytes::from_static(br#"{"a":1}"#);
+        let request = InboundRequest {
+            method: &http::Method::POST,
+            path: "/sub/path",
+            query: Some("a=1&b=2&b=3"),
+            headers: &headers,
+            body: &body,
+            remote_address: Some("::ffff:203.0.113.7".parse().unwrap()),
+        };
+        let time = "2026-11-28T10:00:00.123Z".parse().unwrap();
+        let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let record = build(
+            &webhook(),
+            &request,
+            RecordContext {
+                event_id: "e1".into(),
+                time: Some(time),
+                verified: Some("github"),
+                traceparent: Some(traceparent.into()),
+                ..Default::default()
+            },
+        )
+        .await;
+        assert_eq!(record.key, "w1");
+        assert_eq!(
+            record.headers,
+            vec![
+                ("ce_specversion", "1.0".to_owned()),
+                ("ce_id", "e1".to_owned()),
+                ("ce_source", "/applications/acme/webhooks/w1".to_owned()),
+                ("ce_type", EVENT_TYPE.to_owned()),
+                ("ce_time", "2026-11-28T10:00:00.123Z".to_owned()),
+                ("content-type", "application/json".to_owned()),
+                ("traceparent", traceparent.to_owned()),
+            ]
+        );
+        let value: Value = serde_json::from_slice(&record.value).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "id": "e1",
+                "time": "2026-11-28T10:00:00.123Z",
+                "applicationId": "acme",
+                "webhookId": "w1",
+                "test": false,
+                "data": {
+                    "method": "post",
+                    "path": "/sub/path",
+                    "query": {"a": "1", "b": ["2", "3"]},
+                    "headers": {"content-type": "application/json", "x-thing": "1, 2"},
+                    "body": {"a": 1},
+                    "remoteAddress": "203.0.113.7",
+                    "verified": "github"
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn traceparent_validation() {
+        assert!(is_valid_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+        assert!(!is_valid_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331"));
+        assert!(!is_valid_traceparent("00-00000000000000000000000000000000-b7ad6b7169203331-01"));
+        assert!(!is_valid_traceparent("zz-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+    }
+}

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
-    let files = ["hookgate/v1/webhook.proto", "hookgate/v1/webhook_service.proto"];
+    let files = [
+        "hookgate/v1/webhook.proto",
+        "hookgate/v1/webhook_service.proto",
+    ];
     for file in &files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());
     }

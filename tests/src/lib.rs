@@ -1,1 +1,8 @@
-//! Test harness.
+//! The test harness: every test runs the real server on `127.0.0.1:0` and talks to it
+//! as a client would, once per storage backend.
+
+pub mod db;
+pub mod grpc;
+
+pub use db::{for_each_backend, TestDb};
+pub use grpc::ApiServer;

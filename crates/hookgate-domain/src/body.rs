@@ -79,7 +79,11 @@ pub async fn parse(content_type: Option<&str>, body: &Bytes) -> ParsedBody {
 pub fn form_pairs(input: &[u8]) -> Map<String, Value> {
     let mut object = Map::new();
     for (key, value) in form_urlencoded::parse(input) {
-        insert_repeatable(&mut object, key.into_owned(), Value::String(value.into_owned()));
+        insert_repeatable(
+            &mut object,
+            key.into_owned(),
+            Value::String(value.into_owned()),
+        );
     }
     object
 }
@@ -133,21 +137,40 @@ mod tests {
 
     #[tokio::test]
     async fn json_is_parsed_and_broken_json_kept_as_text() {
-        assert_eq!(parsed(Some("application/json; charset=utf-8"), br#"{"a":[1]}"#).await, (json!({"a":[1]}), None));
-        assert_eq!(parsed(Some("application/cloudevents+json"), b"1").await, (json!(1), None));
-        assert_eq!(parsed(Some("application/json"), b"{nope").await, (json!("{nope"), None));
-        assert_eq!(parsed(Some("application/json"), &[0xff, 0xfe]).await, (json!("//4="), Some("base64")));
+        assert_eq!(
+            parsed(Some("application/json; charset=utf-8"), br#"{"a":[1]}"#).await,
+            (json!({"a":[1]}), None)
+        );
+        assert_eq!(
+            parsed(Some("application/cloudevents+json"), b"1").await,
+            (json!(1), None)
+        );
+        assert_eq!(
+            parsed(Some("application/json"), b"{nope").await,
+            (json!("{nope"), None)
+        );
+        assert_eq!(
+            parsed(Some("application/json"), &[0xff, 0xfe]).await,
+            (json!("//4="), Some("base64"))
+        );
     }
 
     #[tokio::test]
     async fn empty_body_is_null() {
-        assert_eq!(parsed(Some("application/json"), b"").await, (Value::Null, None));
+        assert_eq!(
+            parsed(Some("application/json"), b"").await,
+            (Value::Null, None)
+        );
     }
 
     #[tokio::test]
     async fn forms_become_objects_with_arrays_for_repeats() {
         assert_eq!(
-            parsed(Some("application/x-www-form-urlencoded"), b"a=1&b=x+y&a=2&a=3").await,
+            parsed(
+                Some("application/x-www-form-urlencoded"),
+                b"a=1&b=x+y&a=2&a=3"
+            )
+            .await,
             (json!({"a":["1","2","3"],"b":"x y"}), None)
         );
     }
@@ -155,7 +178,8 @@ mod tests {
     #[tokio::test]
     async fn multipart_fields_and_files() {
         let body = "--XyZ\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\nvalue\r\n--XyZ\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\nhi\r\n--XyZ--\r\n";
-        let (value, encoding) = parsed(Some("multipart/form-data; boundary=XyZ"), body.as_bytes()).await;
+        let (value, encoding) =
+            parsed(Some("multipart/form-data; boundary=XyZ"), body.as_bytes()).await;
         assert_eq!(encoding, None);
         assert_eq!(
             value,
@@ -171,8 +195,14 @@ mod tests {
 
     #[tokio::test]
     async fn text_is_a_string_and_the_rest_base64() {
-        assert_eq!(parsed(Some("text/plain"), b"hello").await, (json!("hello"), None));
-        assert_eq!(parsed(Some("application/octet-stream"), b"hi").await, (json!("aGk="), Some("base64")));
+        assert_eq!(
+            parsed(Some("text/plain"), b"hello").await,
+            (json!("hello"), None)
+        );
+        assert_eq!(
+            parsed(Some("application/octet-stream"), b"hi").await,
+            (json!("aGk="), Some("base64"))
+        );
         assert_eq!(parsed(None, b"hi").await, (json!("aGk="), Some("base64")));
     }
 }

@@ -67,11 +67,16 @@ fn query_value<'q>(query: &'q Query<'_>, key: &str) -> Option<&'q str> {
 
 /// Answers a provider's subscription handshake; `None` means the request is a real event.
 /// Handshakes are answered before signatures are checked: providers do not sign them.
-pub fn query_handshake(spec: &WebhookSpec, method: &http::Method, query: &Query<'_>) -> Option<Reply> {
+pub fn query_handshake(
+    spec: &WebhookSpec,
+    method: &http::Method,
+    query: &Query<'_>,
+) -> Option<Reply> {
     let code = spec.verification_code.as_bytes();
     match spec.verification_type {
         VerificationType::Facebook
-            if method == http::Method::GET && query_value(query, "hub.mode") == Some("subscribe") =>
+            if method == http::Method::GET
+                && query_value(query, "hub.mode") == Some("subscribe") =>
         {
             let token = query_value(query, "hub.verify_token").unwrap_or_default();
             Some(if secret::constant_time_eq(token.as_bytes(), code) {
@@ -113,7 +118,10 @@ pub fn check_basic_auth(spec: &WebhookSpec, authorization: Option<&[u8]>) -> Res
     let denied = || Error::Unauthenticated("basic authentication required".into());
     let encoded = authorization
         .and_then(|h| std::str::from_utf8(h).ok())
-        .and_then(|h| h.strip_prefix("Basic ").or_else(|| h.strip_prefix("basic ")))
+        .and_then(|h| {
+            h.strip_prefix("Basic ")
+                .or_else(|| h.strip_prefix("basic "))
+        })
         .ok_or_else(denied)?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
@@ -148,11 +156,20 @@ mod tests {
     #[test]
     fn facebook_echoes_the_challenge_only_for_the_right_token() {
         let fb = spec(VerificationType::Facebook, "tok");
-        let ok = parse_query(Some("hub.mode=subscribe&hub.verify_token=tok&hub.challenge=123"));
+        let ok = parse_query(Some(
+            "hub.mode=subscribe&hub.verify_token=tok&hub.challenge=123",
+        ));
         let reply = query_handshake(&fb, &http::Method::GET, &ok).unwrap();
         assert_eq!((reply.status, reply.body.as_ref()), (200, b"123".as_ref()));
-        let bad = parse_query(Some("hub.mode=subscribe&hub.verify_token=no&hub.challenge=123"));
-        assert_eq!(query_handshake(&fb, &http::Method::GET, &bad).unwrap().status, 403);
+        let bad = parse_query(Some(
+            "hub.mode=subscribe&hub.verify_token=no&hub.challenge=123",
+        ));
+        assert_eq!(
+            query_handshake(&fb, &http::Method::GET, &bad)
+                .unwrap()
+                .status,
+            403
+        );
         assert!(query_handshake(&fb, &http::Method::POST, &ok).is_none());
         assert!(query_handshake(&fb, &http::Method::GET, &parse_query(None)).is_none());
     }
@@ -161,8 +178,18 @@ mod tests {
     fn fitbit_verify_answers_204_or_404() {
         let fitbit = spec(VerificationType::Fitbit, "code");
         let get = &http::Method::GET;
-        assert_eq!(query_handshake(&fitbit, get, &parse_query(Some("verify=code"))).unwrap().status, 204);
-        assert_eq!(query_handshake(&fitbit, get, &parse_query(Some("verify=x"))).unwrap().status, 404);
+        assert_eq!(
+            query_handshake(&fitbit, get, &parse_query(Some("verify=code")))
+                .unwrap()
+                .status,
+            204
+        );
+        assert_eq!(
+            query_handshake(&fitbit, get, &parse_query(Some("verify=x")))
+                .unwrap()
+                .status,
+            404
+        );
         assert!(query_handshake(&fitbit, get, &parse_query(Some("a=b"))).is_none());
         assert_eq!(success_reply(&fitbit), Reply::empty(204));
     }
@@ -172,14 +199,18 @@ mod tests {
         let twilio = success_reply(&spec(VerificationType::Twilio, ""));
         assert_eq!(twilio.content_type, Some(XML));
         assert_eq!(twilio.body.as_ref(), EMPTY_TWIML);
-        let plain = success_reply(&WebhookSpec { response_code: 202, ..spec(VerificationType::None, "") });
+        let plain = success_reply(&WebhookSpec {
+            response_code: 202,
+            ..spec(VerificationType::None, "")
+        });
         assert_eq!((plain.status, plain.body.as_ref()), (202, SUCCESS_BODY));
     }
 
     #[test]
     fn slack_url_verification_returns_the_challenge() {
         let slack = spec(VerificationType::Slack, "");
-        let reply = slack_handshake(&slack, br#"{"type":"url_verification","challenge":"abc"}"#).unwrap();
+        let reply =
+            slack_handshake(&slack, br#"{"type":"url_verification","challenge":"abc"}"#).unwrap();
         assert_eq!(reply.body.as_ref(), b"abc");
         assert!(slack_handshake(&slack, br#"{"type":"event_callback"}"#).is_none());
     }
@@ -191,7 +222,12 @@ mod tests {
             basic_auth_password_digest: Some(secret::password_digest("pw")),
             ..spec(VerificationType::None, "")
         };
-        let header = |s: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s));
+        let header = |s: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        };
         assert!(check_basic_auth(&protected, Some(header("user:pw").as_bytes())).is_ok());
         assert!(check_basic_auth(&protected, Some(header("user:no").as_bytes())).is_err());
         assert!(check_basic_auth(&protected, Some(header("other:pw").as_bytes())).is_err());

@@ -108,7 +108,11 @@ pub fn is_valid_traceparent(value: &str) -> bool {
 }
 
 /// Builds the record for `request` to `webhook`.
-pub async fn build(webhook: &Webhook, request: &InboundRequest<'_>, context: RecordContext) -> TriggerRecord {
+pub async fn build(
+    webhook: &Webhook,
+    request: &InboundRequest<'_>,
+    context: RecordContext,
+) -> TriggerRecord {
     let time = context
         .time
         .unwrap_or_else(Utc::now)
@@ -134,7 +138,9 @@ pub async fn build(webhook: &Webhook, request: &InboundRequest<'_>, context: Rec
             headers: header_object(request.headers),
             body: parsed.value,
             body_encoding: parsed.encoding,
-            remote_address: request.remote_address.map(|ip| ip.to_canonical().to_string()),
+            remote_address: request
+                .remote_address
+                .map(|ip| ip.to_canonical().to_string()),
             verified: context.verified,
             reply_id: context.reply_id.as_deref(),
         },
@@ -245,9 +251,17 @@ mod tests {
 
     #[test]
     fn traceparent_validation() {
-        assert!(is_valid_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
-        assert!(!is_valid_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331"));
-        assert!(!is_valid_traceparent("00-00000000000000000000000000000000-b7ad6b7169203331-01"));
-        assert!(!is_valid_traceparent("zz-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+        assert!(is_valid_traceparent(
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        ));
+        assert!(!is_valid_traceparent(
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331"
+        ));
+        assert!(!is_valid_traceparent(
+            "00-00000000000000000000000000000000-b7ad6b7169203331-01"
+        ));
+        assert!(!is_valid_traceparent(
+            "zz-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        ));
     }
 }

@@ -77,7 +77,12 @@ impl VerificationType {
     pub fn requires_signing_secret(self) -> bool {
         matches!(
             self,
-            Self::Twilio | Self::Github | Self::Stripe | Self::Slack | Self::Shopify | Self::StandardWebhooks
+            Self::Twilio
+                | Self::Github
+                | Self::Stripe
+                | Self::Slack
+                | Self::Shopify
+                | Self::StandardWebhooks
         )
     }
 
@@ -127,7 +132,10 @@ impl WebhookSpec {
     pub fn validate(&self, prefix: &str) -> Result<(), Error> {
         let mut violations = Vec::new();
         let mut bad = |field: &str, description: String| {
-            violations.push(FieldViolation::new(format!("{prefix}.{field}"), description))
+            violations.push(FieldViolation::new(
+                format!("{prefix}.{field}"),
+                description,
+            ))
         };
         let name_len = self.display_name.chars().count();
         if self.display_name.trim().is_empty() {
@@ -247,7 +255,11 @@ impl Webhook {
     }
 
     pub fn url(&self, public_url: &str) -> String {
-        format!("{}/webhooks/{}", public_url.trim_end_matches('/'), self.token)
+        format!(
+            "{}/webhooks/{}",
+            public_url.trim_end_matches('/'),
+            self.token
+        )
     }
 
     /// Fails with ABORTED when a caller's etag is set and stale.
@@ -286,13 +298,55 @@ mod tests {
     #[test]
     fn each_rule_names_its_field() {
         let cases: Vec<(WebhookSpec, &str)> = vec![
-            (WebhookSpec { display_name: String::new(), ..valid() }, "webhook.display_name"),
-            (WebhookSpec { display_name: "x".repeat(256), ..valid() }, "webhook.display_name"),
-            (WebhookSpec { description: "x".repeat(32768), ..valid() }, "webhook.description"),
-            (WebhookSpec { response_code: 42, ..valid() }, "webhook.response_code"),
-            (WebhookSpec { response_code: 600, ..valid() }, "webhook.response_code"),
-            (WebhookSpec { verification_type: VerificationType::Facebook, ..valid() }, "webhook.verification_code"),
-            (WebhookSpec { verification_type: VerificationType::Github, ..valid() }, "webhook.signing_secret"),
+            (
+                WebhookSpec {
+                    display_name: String::new(),
+                    ..valid()
+                },
+                "webhook.display_name",
+            ),
+            (
+                WebhookSpec {
+                    display_name: "x".repeat(256),
+                    ..valid()
+                },
+                "webhook.display_name",
+            ),
+            (
+                WebhookSpec {
+                    description: "x".repeat(32768),
+                    ..valid()
+                },
+                "webhook.description",
+            ),
+            (
+                WebhookSpec {
+                    response_code: 42,
+                    ..valid()
+                },
+                "webhook.response_code",
+            ),
+            (
+                WebhookSpec {
+                    response_code: 600,
+                    ..valid()
+                },
+                "webhook.response_code",
+            ),
+            (
+                WebhookSpec {
+                    verification_type: VerificationType::Facebook,
+                    ..valid()
+                },
+                "webhook.verification_code",
+            ),
+            (
+                WebhookSpec {
+                    verification_type: VerificationType::Github,
+                    ..valid()
+                },
+                "webhook.signing_secret",
+            ),
             (
                 WebhookSpec {
                     verification_type: VerificationType::StandardWebhooks,
@@ -301,17 +355,36 @@ mod tests {
                 },
                 "webhook.signing_secret",
             ),
-            (WebhookSpec { reply_timeout: Duration::from_secs(121), ..valid() }, "webhook.reply_timeout"),
-            (WebhookSpec { basic_auth_username: "a:b".into(), ..valid() }, "webhook.basic_auth_username"),
+            (
+                WebhookSpec {
+                    reply_timeout: Duration::from_secs(121),
+                    ..valid()
+                },
+                "webhook.reply_timeout",
+            ),
+            (
+                WebhookSpec {
+                    basic_auth_username: "a:b".into(),
+                    ..valid()
+                },
+                "webhook.basic_auth_username",
+            ),
         ];
         for (spec, field) in cases {
-            assert_eq!(fields(spec.validate("webhook").unwrap_err()), vec![field.to_string()]);
+            assert_eq!(
+                fields(spec.validate("webhook").unwrap_err()),
+                vec![field.to_string()]
+            );
         }
     }
 
     #[test]
     fn reports_every_broken_rule_at_once() {
-        let spec = WebhookSpec { display_name: String::new(), response_code: 42, ..valid() };
+        let spec = WebhookSpec {
+            display_name: String::new(),
+            response_code: 42,
+            ..valid()
+        };
         assert_eq!(
             fields(spec.validate("webhook").unwrap_err()),
             vec!["webhook.display_name", "webhook.response_code"]
@@ -321,8 +394,19 @@ mod tests {
     #[test]
     fn fitbit_always_answers_204_and_zero_means_200() {
         assert_eq!(valid().success_status(), 200);
-        assert_eq!(WebhookSpec { response_code: 201, ..valid() }.success_status(), 201);
-        let fitbit = WebhookSpec { verification_type: VerificationType::Fitbit, response_code: 201, ..valid() };
+        assert_eq!(
+            WebhookSpec {
+                response_code: 201,
+                ..valid()
+            }
+            .success_status(),
+            201
+        );
+        let fitbit = WebhookSpec {
+            verification_type: VerificationType::Fitbit,
+            response_code: 201,
+            ..valid()
+        };
         assert_eq!(fitbit.success_status(), 204);
     }
 
@@ -333,7 +417,10 @@ mod tests {
             assert_eq!(VerificationType::parse(t.as_str()), Some(t));
             assert_eq!(t.as_proto(), n);
         }
-        assert_eq!(VerificationType::from_proto(0), Some(VerificationType::None));
+        assert_eq!(
+            VerificationType::from_proto(0),
+            Some(VerificationType::None)
+        );
         assert_eq!(VerificationType::from_proto(11), None);
     }
 }

@@ -1,0 +1,10 @@
+//! Where webhooks live: one schema on SQLite and PostgreSQL through sea-orm. Database
+//! errors become domain errors here and nowhere else.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod entity;
+mod error;
+pub mod migration;
+mod store;
+
+pub use store::{Page, Store};

@@ -1,0 +1,103 @@
+//! Schema migrations, applied by `hookgate migrate` and at the start of `hookgate serve`.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(CreateWebhooks)]
+    }
+}
+
+#[derive(DeriveIden)]
+enum Webhooks {
+    Table,
+    Id,
+    ApplicationId,
+    Token,
+    DisplayName,
+    Description,
+    Disabled,
+    VerificationType,
+    VerificationCode,
+    SigningSecret,
+    ResponseCode,
+    WaitForReply,
+    ReplyTimeoutMs,
+    BasicAuthUsername,
+    BasicAuthPasswordDigest,
+    Revision,
+    CreateTime,
+    UpdateTime,
+}
+
+struct CreateWebhooks;
+
+impl MigrationName for CreateWebhooks {
+    fn name(&self) -> &str {
+        "m20261128_000001_create_webhooks"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateWebhooks {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Webhooks::Table)
+                    .if_not_exists()
+                    .col(string_len(Webhooks::Id, 64).primary_key())
+                    .col(string_len(Webhooks::ApplicationId, 64))
+                    .col(string_len(Webhooks::Token, 64))
+                    .col(string_len(Webhooks::DisplayName, 1024))
+                    .col(text(Webhooks::Description))
+                    .col(boolean(Webhooks::Disabled))
+                    .col(string_len(Webhooks::VerificationType, 32))
+                    .col(string_len(Webhooks::VerificationCode, 1024))
+                    .col(string_len_null(Webhooks::SigningSecret, 1024))
+                    .col(integer(Webhooks::ResponseCode))
+                    .col(boolean(Webhooks::WaitForReply))
+                    .col(big_integer(Webhooks::ReplyTimeoutMs))
+                    .col(string_len(Webhooks::BasicAuthUsername, 1024))
+                    .col(string_len_null(Webhooks::BasicAuthPasswordDigest, 128))
+                    .col(big_integer(Webhooks::Revision))
+                    .col(timestamp_with_time_zone(Webhooks::CreateTime))
+                    .col(timestamp_with_time_zone(Webhooks::UpdateTime))
+                    .to_owned(),
+            )
+            .await?;
+        // The ingress looks every request up by token: one unique index, one query.
+        manager
+            .create_index(
+                Index::create()
+                    .name("webhooks_token_key")
+                    .table(Webhooks::Table)
+                    .col(Webhooks::Token)
+                    .unique()
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        // Listing pages through one application's webhooks in id order.
+        manager
+            .create_index(
+                Index::create()
+                    .name("webhooks_application_id_id_idx")
+                    .table(Webhooks::Table)
+                    .col(Webhooks::ApplicationId)
+                    .col(Webhooks::Id)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Webhooks::Table).to_owned())
+            .await
+    }
+}

@@ -1,0 +1,240 @@
+//! Webhook persistence.
+
+use crate::{entity, error::from_db, migration::Migrator};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use hookgate_domain::{token, Error, VerificationType, Webhook, WebhookName, WebhookSpec};
+use sea_orm::{
+    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
+    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use sea_orm_migration::MigratorTrait;
+use std::time::Duration;
+
+/// One page of a listing; `more` says whether another page follows.
+#[derive(Debug)]
+pub struct Page {
+    pub webhooks: Vec<Webhook>,
+    pub more: bool,
+}
+
+/// Webhook storage on one database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`).
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(16)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        let db = Database::connect(options).await.map_err(from_db)?;
+        Ok(Self { db })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        Migrator::up(&self.db, None).await.map_err(from_db)
+    }
+
+    /// Whether the database answers, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.db.ping().await.map_err(from_db)
+    }
+
+    pub async fn create(&self, application_id: &str, spec: WebhookSpec) -> Result<Webhook, Error> {
+        let now = now();
+        let webhook = Webhook {
+            name: WebhookName::new(application_id, token::new_webhook_id()),
+            token: token::new_url_token(),
+            spec,
+            revision: 1,
+            create_time: now,
+            update_time: now,
+        };
+        entity::Entity::insert(to_active(&webhook))
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(from_db)?;
+        Ok(webhook)
+    }
+
+    pub async fn get(&self, name: &WebhookName) -> Result<Webhook, Error> {
+        entity::Entity::find_by_id(name.webhook_id.clone())
+            .filter(entity::Column::ApplicationId.eq(name.application_id.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(from_db)?
+            .map(from_model)
+            .transpose()?
+            .ok_or_else(|| Error::NotFound(name.to_string()))
+    }
+
+    /// The webhook a URL token belongs to: one indexed query.
+    pub async fn find_by_token(&self, url_token: &str) -> Result<Option<Webhook>, Error> {
+        entity::Entity::find()
+            .filter(entity::Column::Token.eq(url_token))
+            .one(&self.db)
+            .await
+            .map_err(from_db)?
+            .map(from_model)
+            .transpose()
+    }
+
+    /// Up to `limit` webhooks of an application with ids after `after_id`, oldest first.
+    pub async fn list(
+        &self,
+        application_id: &str,
+        after_id: Option<&str>,
+        limit: u64,
+    ) -> Result<Page, Error> {
+        let mut query = entity::Entity::find()
+            .filter(entity::Column::ApplicationId.eq(application_id))
+            .order_by_asc(entity::Column::Id)
+            .limit(limit + 1);
+        if let Some(after) = after_id {
+            query = query.filter(entity::Column::Id.gt(after));
+        }
+        let mut models = query.all(&self.db).await.map_err(from_db)?;
+        let more = models.len() as u64 > limit;
+        models.truncate(limit as usize);
+        let webhooks = models
+            .into_iter()
+            .map(from_model)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { webhooks, more })
+    }
+
+    /// Replaces the spec of a webhook still at `expected_revision`; ABORTED when it moved on.
+    pub async fn update(&self, current: &Webhook, spec: WebhookSpec) -> Result<Webhook, Error> {
+        let updated = Webhook {
+            spec,
+            revision: current.revision + 1,
+            update_time: now(),
+            ..current.clone()
+        };
+        self.compare_and_set(current, &updated).await?;
+        Ok(updated)
+    }
+
+    /// Gives the webhook a new token; the old one stops resolving at once.
+    pub async fn rotate_token(&self, current: &Webhook) -> Result<Webhook, Error> {
+        let rotated = Webhook {
+            token: token::new_url_token(),
+            revision: current.revision + 1,
+            update_time: now(),
+            ..current.clone()
+        };
+        self.compare_and_set(current, &rotated).await?;
+        Ok(rotated)
+    }
+
+    /// Deletes the webhook if it is still at `current.revision`.
+    pub async fn delete(&self, current: &Webhook) -> Result<(), Error> {
+        let result = entity::Entity::delete_many()
+            .filter(entity::Column::Id.eq(current.name.webhook_id.as_str()))
+            .filter(entity::Column::ApplicationId.eq(current.name.application_id.as_str()))
+            .filter(entity::Column::Revision.eq(current.revision))
+            .exec(&self.db)
+            .await
+            .map_err(from_db)?;
+        self.expect_one_row(result.rows_affected, current).await
+    }
+
+    async fn compare_and_set(&self, current: &Webhook, next: &Webhook) -> Result<(), Error> {
+        let mut active = to_active(next);
+        active.id = sea_orm::ActiveValue::NotSet;
+        active.application_id = sea_orm::ActiveValue::NotSet;
+        active.create_time = sea_orm::ActiveValue::NotSet;
+        let result = entity::Entity::update_many()
+            .set(active)
+            .filter(entity::Column::Id.eq(current.name.webhook_id.as_str()))
+            .filter(entity::Column::ApplicationId.eq(current.name.application_id.as_str()))
+            .filter(Expr::col(entity::Column::Revision).eq(current.revision))
+            .exec(&self.db)
+            .await
+            .map_err(from_db)?;
+        self.expect_one_row(result.rows_affected, current).await
+    }
+
+    /// Zero rows touched means the webhook is gone or another writer got there first.
+    async fn expect_one_row(&self, rows: u64, current: &Webhook) -> Result<(), Error> {
+        if rows == 1 {
+            return Ok(());
+        }
+        match self.get(&current.name).await {
+            Ok(_) => Err(Error::EtagMismatch(current.name.to_string())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The underlying connection, for callers that must run raw statements (tests, tools).
+    pub fn connection(&self) -> &impl ConnectionTrait {
+        &self.db
+    }
+}
+
+/// The current time at the precision every backend keeps (PostgreSQL: microseconds), so
+/// what a write returns equals what a later read returns.
+fn now() -> DateTime<Utc> {
+    let time = Utc::now();
+    time.duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or(time)
+}
+
+fn to_active(webhook: &Webhook) -> entity::ActiveModel {
+    let spec = &webhook.spec;
+    entity::ActiveModel {
+        id: Set(webhook.name.webhook_id.clone()),
+        application_id: Set(webhook.name.application_id.clone()),
+        token: Set(webhook.token.clone()),
+        display_name: Set(spec.display_name.clone()),
+        description: Set(spec.description.clone()),
+        disabled: Set(spec.disabled),
+        verification_type: Set(spec.verification_type.as_str().to_owned()),
+        verification_code: Set(spec.verification_code.clone()),
+        signing_secret: Set(spec.signing_secret.clone()),
+        response_code: Set(i32::from(spec.response_code)),
+        wait_for_reply: Set(spec.wait_for_reply),
+        reply_timeout_ms: Set(i64::try_from(spec.reply_timeout.as_millis()).unwrap_or(i64::MAX)),
+        basic_auth_username: Set(spec.basic_auth_username.clone()),
+        basic_auth_password_digest: Set(spec.basic_auth_password_digest.clone()),
+        revision: Set(webhook.revision),
+        create_time: Set(webhook.create_time),
+        update_time: Set(webhook.update_time),
+    }
+}
+
+fn from_model(model: entity::Model) -> Result<Webhook, Error> {
+    let corrupt =
+        |what: &str| Error::Internal(format!("stored webhook {} has an invalid {what}", model.id));
+    let verification_type = VerificationType::parse(&model.verification_type)
+        .ok_or_else(|| corrupt("verification_type"))?;
+    let response_code = u16::try_from(model.response_code).map_err(|_| corrupt("response_code"))?;
+    let reply_timeout =
+        u64::try_from(model.reply_timeout_ms).map_err(|_| corrupt("reply_timeout"))?;
+    Ok(Webhook {
+        name: WebhookName::new(model.application_id, model.id),
+        token: model.token,
+        spec: WebhookSpec {
+            display_name: model.display_name,
+            description: model.description,
+            disabled: model.disabled,
+            verification_type,
+            verification_code: model.verification_code,
+            signing_secret: model.signing_secret,
+            response_code,
+            wait_for_reply: model.wait_for_reply,
+            reply_timeout: Duration::from_millis(reply_timeout),
+            basic_auth_username: model.basic_auth_username,
+            basic_auth_password_digest: model.basic_auth_password_digest,
+        },
+        revision: model.revision,
+        create_time: model.create_time,
+        update_time: model.update_time,
+    })
+}

@@ -9,6 +9,7 @@ mod page_token;
 mod server;
 mod service;
 mod status;
+mod test_request;
 
 pub use auth::{Authorizer, ParseTokensError};
 pub use server::{serve, ServeError};

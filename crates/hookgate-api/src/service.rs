@@ -1,7 +1,9 @@
 //! `hookgate.v1.WebhookService` on top of the store.
 
+use crate::test_request;
 use crate::{auth::Authorizer, convert::to_proto, mask, page_token, status::to_status};
 use hookgate_domain::{ApplicationName, Error, Webhook, WebhookName};
+use hookgate_gateway::Pipeline;
 use hookgate_proto::v1::{self as pb, webhook_service_server::WebhookService};
 use hookgate_storage::Store;
 use tonic::{Request, Response, Status};
@@ -15,6 +17,7 @@ pub struct WebhookApi {
     store: Store,
     public_url: String,
     authorizer: Authorizer,
+    tester: Option<Pipeline>,
 }
 
 impl WebhookApi {
@@ -23,7 +26,14 @@ impl WebhookApi {
             store,
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             authorizer,
+            tester: None,
         }
+    }
+
+    /// Enables `TestWebhook`, which publishes through `pipeline`.
+    pub fn with_tester(mut self, pipeline: Pipeline) -> Self {
+        self.tester = Some(pipeline);
+        self
     }
 
     fn authorize<T>(&self, request: &Request<T>, application_id: &str) -> Result<(), Error> {
@@ -131,6 +141,20 @@ impl WebhookApi {
         Ok(Response::new(()))
     }
 
+    async fn test(
+        &self,
+        request: Request<pb::TestWebhookRequest>,
+    ) -> Result<Response<pb::TestWebhookResponse>, Error> {
+        let webhook = self.load(&request, &request.get_ref().name, "name").await?;
+        let pipeline = self.tester.as_ref().ok_or_else(|| {
+            Error::Unimplemented("TestWebhook needs a Kafka producer in this process".into())
+        })?;
+        let ingress = test_request::to_ingress(request.get_ref(), &webhook.url(&self.public_url))?;
+        let outcome = pipeline.test(&webhook, &ingress).await;
+        tracing::info!(webhook = %webhook.name, status = outcome.response.status().as_u16(), "webhook tested");
+        Ok(Response::new(test_request::to_reply(outcome)))
+    }
+
     async fn rotate(
         &self,
         request: Request<pb::RotateWebhookUrlRequest>,
@@ -185,11 +209,9 @@ impl WebhookService for WebhookApi {
 
     async fn test_webhook(
         &self,
-        _request: Request<pb::TestWebhookRequest>,
+        request: Request<pb::TestWebhookRequest>,
     ) -> Result<Response<pb::TestWebhookResponse>, Status> {
-        Err(to_status(Error::Unimplemented(
-            "TestWebhook needs the ingress".into(),
-        )))
+        self.test(request).await.map_err(to_status)
     }
 
     async fn rotate_webhook_url(

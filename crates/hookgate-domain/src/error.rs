@@ -77,6 +77,17 @@ impl Error {
         }
     }
 
+    /// What an outside HTTP caller is told: no resource names, no internals.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::NotFound(_) => "not found".into(),
+            Self::Internal(_) => "internal error".into(),
+            Self::Unavailable(_) => "temporarily unavailable, retry later".into(),
+            Self::ReplyTimeout => "Time out waiting for workflow reply".into(),
+            other => other.to_string(),
+        }
+    }
+
     /// Seconds a client should wait before retrying, where that is known.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

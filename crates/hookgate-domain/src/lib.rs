@@ -8,6 +8,8 @@ pub mod error;
 pub mod ingress;
 pub mod names;
 pub mod secret;
+pub mod signature;
+pub mod signature;
 pub mod token;
 pub mod trigger;
 pub mod webhook;

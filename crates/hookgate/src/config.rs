@@ -2,7 +2,7 @@
 //! user documentation printed by `hookgate --help`.
 
 use clap::{Args, Parser, Subcommand};
-use std::net::SocketAddr;
+use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,6 +21,8 @@ pub enum Command {
     Serve(Settings),
     /// gRPC management API and admin endpoint only.
     Api(Settings),
+    /// HTTP ingress and admin endpoint only (read-mostly; scales out).
+    Gateway(Settings),
     /// Apply database migrations and exit.
     Migrate(Settings),
 }
@@ -44,6 +46,15 @@ pub struct Settings {
         default_value = "127.0.0.1:50051"
     )]
     pub grpc_addr: SocketAddr,
+
+    /// Ingress listen address.
+    #[arg(
+        long,
+        env = "HOOKGATE_HTTP_ADDR",
+        value_name = "HOOKGATE_HTTP_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub http_addr: SocketAddr,
 
     /// `/metrics`, `/healthz` and `/readyz` listen address.
     #[arg(
@@ -69,6 +80,74 @@ pub struct Settings {
     )]
     pub api_tokens: String,
 
+    /// Kafka bootstrap servers.
+    #[arg(
+        long,
+        env = "HOOKGATE_KAFKA_BROKERS",
+        value_name = "HOOKGATE_KAFKA_BROKERS",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub kafka_brokers: String,
+
+    /// Topic trigger messages are published to.
+    #[arg(long, env = "HOOKGATE_TRIGGER_TOPIC", value_name = "HOOKGATE_TRIGGER_TOPIC", default_value = "hookgate.triggers", value_parser = parse_topic)]
+    pub trigger_topic: String,
+
+    /// Topic workflow replies are read from.
+    #[arg(long, env = "HOOKGATE_REPLY_TOPIC", value_name = "HOOKGATE_REPLY_TOPIC", default_value = "hookgate.replies", value_parser = parse_topic)]
+    pub reply_topic: String,
+
+    /// Partitions of the topics hookgate creates when they are missing.
+    #[arg(long, env = "HOOKGATE_TOPIC_PARTITIONS", value_name = "HOOKGATE_TOPIC_PARTITIONS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=10000))]
+    pub topic_partitions: i32,
+
+    /// Replication factor of the topics hookgate creates when they are missing.
+    #[arg(long, env = "HOOKGATE_TOPIC_REPLICATION", value_name = "HOOKGATE_TOPIC_REPLICATION", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=32))]
+    pub topic_replication: i32,
+
+    /// Extra librdkafka property, `key=value`; repeatable. Environment form:
+    /// `HOOKGATE_KAFKA_PROP_<key>=<value>`, e.g. `HOOKGATE_KAFKA_PROP_security.protocol=SASL_SSL`
+    /// or `HOOKGATE_KAFKA_PROP_SECURITY_PROTOCOL=SASL_SSL` (upper case: `_` becomes `.`).
+    #[arg(long = "kafka-prop", value_name = "KEY=VALUE", value_parser = parse_property)]
+    pub kafka_props: Vec<(String, String)>,
+
+    /// Deadline for Kafka to acknowledge a trigger record; past it the request gets 503.
+    #[arg(long, env = "HOOKGATE_REQUEST_TIMEOUT", value_name = "HOOKGATE_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Bodies larger than this get 413.
+    #[arg(long, env = "HOOKGATE_MAX_BODY_BYTES", value_name = "HOOKGATE_MAX_BODY_BYTES", default_value_t = 262_144, value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
+    pub max_body_bytes: u64,
+
+    /// Request line plus headers larger than this get 431 (at least 8192).
+    #[arg(long, env = "HOOKGATE_MAX_HEADER_BYTES", value_name = "HOOKGATE_MAX_HEADER_BYTES", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(8192..=1_048_576))]
+    pub max_header_bytes: u64,
+
+    /// Time a client has to send its request headers.
+    #[arg(long, env = "HOOKGATE_HEADER_TIMEOUT", value_name = "HOOKGATE_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
+    /// Time a client has to send its whole body (408 after it).
+    #[arg(long, env = "HOOKGATE_BODY_TIMEOUT", value_name = "HOOKGATE_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+
+    /// Requests each webhook may receive per `HOOKGATE_RATE_LIMIT_WINDOW` (per gateway process).
+    #[arg(
+        long,
+        env = "HOOKGATE_RATE_LIMIT_REQUESTS",
+        value_name = "HOOKGATE_RATE_LIMIT_REQUESTS",
+        default_value = "100"
+    )]
+    pub rate_limit_requests: NonZeroU32,
+
+    /// The window of `HOOKGATE_RATE_LIMIT_REQUESTS`.
+    #[arg(long, env = "HOOKGATE_RATE_LIMIT_WINDOW", value_name = "HOOKGATE_RATE_LIMIT_WINDOW", default_value = "10s", value_parser = parse_duration)]
+    pub rate_limit_window: Duration,
+
+    /// How long the gateway reuses a webhook lookup; changes reach every gateway within it.
+    #[arg(long, env = "HOOKGATE_CACHE_TTL", value_name = "HOOKGATE_CACHE_TTL", default_value = "1s", value_parser = parse_duration)]
+    pub cache_ttl: Duration,
+
     /// Tracing filter, in `RUST_LOG` syntax.
     #[arg(
         long,
@@ -93,5 +172,105 @@ fn parse_public_url(value: &str) -> Result<String, String> {
         Ok(trimmed.to_owned())
     } else {
         Err("must be an absolute http:// or https:// URL without a query".into())
+    }
+}
+
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    let duration =
+        humantime::parse_duration(value).map_err(|e| format!("{e} (use e.g. 500ms, 10s, 2m)"))?;
+    if duration.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(duration)
+}
+
+fn parse_topic(value: &str) -> Result<String, String> {
+    let valid = !value.is_empty()
+        && value.len() <= 249
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && value != "."
+        && value != "..";
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err("a Kafka topic name is 1-249 of [a-zA-Z0-9._-]".into())
+    }
+}
+
+fn parse_property(value: &str) -> Result<(String, String), String> {
+    match value.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err("expected KEY=VALUE".into()),
+    }
+}
+
+/// `HOOKGATE_KAFKA_PROP_*` variables as librdkafka properties.
+pub fn kafka_props_from_env(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    vars.filter_map(|(name, value)| {
+        let key = name.strip_prefix("HOOKGATE_KAFKA_PROP_")?;
+        if key.is_empty() {
+            return None;
+        }
+        // librdkafka keys are lower case and dotted; an all-caps name is the shell-friendly form.
+        let key = if key.bytes().any(|b| b.is_ascii_lowercase() || b == b'.') {
+            key.to_owned()
+        } else {
+            key.to_ascii_lowercase().replace('_', ".")
+        };
+        Some((key, value))
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafka_props_in_both_forms() {
+        let vars = [
+            ("HOOKGATE_KAFKA_PROP_security.protocol", "SASL_SSL"),
+            ("HOOKGATE_KAFKA_PROP_SASL_MECHANISMS", "PLAIN"),
+            ("HOOKGATE_OTHER", "x"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        assert_eq!(
+            kafka_props_from_env(vars),
+            vec![
+                ("security.protocol".to_owned(), "SASL_SSL".to_owned()),
+                ("sasl.mechanisms".to_owned(), "PLAIN".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn settings_parse_from_flags_and_reject_bad_values() {
+        let cli = Cli::try_parse_from([
+            "hookgate",
+            "serve",
+            "--kafka-prop",
+            "linger.ms=5",
+            "--rate-limit-window",
+            "1m",
+        ])
+        .unwrap();
+        let Command::Serve(settings) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(
+            settings.kafka_props,
+            vec![("linger.ms".to_owned(), "5".to_owned())]
+        );
+        assert_eq!(settings.rate_limit_window, Duration::from_secs(60));
+        let err =
+            Cli::try_parse_from(["hookgate", "serve", "--trigger-topic", "bad topic"]).unwrap_err();
+        assert!(err.to_string().contains("HOOKGATE_TRIGGER_TOPIC"), "{err}");
+        assert!(Cli::try_parse_from(["hookgate", "serve", "--max-header-bytes", "10"]).is_err());
+        assert!(Cli::try_parse_from(["hookgate", "serve", "--public-url", "ftp://x"]).is_err());
     }
 }

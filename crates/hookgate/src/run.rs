@@ -1,14 +1,26 @@
-//! Wiring the crates into the `serve`, `api` and `migrate` commands.
+//! Wiring the crates into the `serve`, `api`, `gateway` and `migrate` commands.
 
 use crate::{
     admin::{Admin, ReadinessCheck},
-    config::{Cli, Command, Settings},
+    config::{kafka_props_from_env, Cli, Command, Settings},
 };
 use anyhow::{bail, Context};
 use hookgate_api::{Authorizer, WebhookApi};
+use hookgate_bus::{KafkaConfig, Producer};
+use hookgate_gateway::{Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, WebhookCache};
 use hookgate_storage::Store;
-use std::{net::SocketAddr, sync::Arc};
-use tokio::{net::TcpListener, sync::watch};
+use prometheus_client::registry::Registry;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio::{net::TcpListener, sync::watch, task::JoinSet};
+
+/// How long shutdown waits for Kafka to acknowledge what is still queued.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which parts a process runs.
+struct Roles {
+    api: bool,
+    gateway: bool,
+}
 
 pub fn main(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -16,32 +28,51 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        match cli.command {
-            Command::Migrate(settings) => {
-                init_tracing(&settings)?;
-                let store = connect(&settings).await?;
-                store.migrate().await.context("applying migrations")?;
-                tracing::info!("migrations applied");
-                Ok(())
-            }
-            Command::Serve(settings) => {
-                init_tracing(&settings)?;
-                let store = connect(&settings).await?;
-                store.migrate().await.context("applying migrations")?;
-                run_api(settings, store).await
-            }
-            Command::Api(settings) => {
-                init_tracing(&settings)?;
-                let store = connect(&settings).await?;
-                run_api(settings, store).await
-            }
+        let (settings, roles, migrate) = match cli.command {
+            Command::Migrate(settings) => (settings, None, true),
+            Command::Serve(settings) => (
+                settings,
+                Some(Roles {
+                    api: true,
+                    gateway: true,
+                }),
+                true,
+            ),
+            Command::Api(settings) => (
+                settings,
+                Some(Roles {
+                    api: true,
+                    gateway: false,
+                }),
+                false,
+            ),
+            Command::Gateway(settings) => (
+                settings,
+                Some(Roles {
+                    api: false,
+                    gateway: true,
+                }),
+                false,
+            ),
+        };
+        init_tracing(&settings)?;
+        let store = Store::connect(&settings.database_url)
+            .await
+            .context("HOOKGATE_DATABASE_URL: cannot connect to the database")?;
+        if migrate {
+            store.migrate().await.context("applying migrations")?;
+            tracing::info!("migrations applied");
+        }
+        match roles {
+            Some(roles) => run(settings, store, roles).await,
+            None => Ok(()),
         }
     })
 }
 
 fn init_tracing(settings: &Settings) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
-        .map_err(|e| anyhow::anyhow!("invalid HOOKGATE_LOG {:?}: {e}", settings.log))?;
+        .map_err(|e| anyhow::anyhow!("HOOKGATE_LOG: invalid filter {:?}: {e}", settings.log))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -51,12 +82,6 @@ fn init_tracing(settings: &Settings) -> anyhow::Result<()> {
         builder.init();
     }
     Ok(())
-}
-
-async fn connect(settings: &Settings) -> anyhow::Result<Store> {
-    Store::connect(&settings.database_url)
-        .await
-        .context("HOOKGATE_DATABASE_URL: cannot connect to the database")
 }
 
 async fn bind(addr: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
@@ -82,59 +107,151 @@ fn authorizer(settings: &Settings) -> anyhow::Result<Authorizer> {
     Ok(authorizer)
 }
 
-/// Resolves on SIGTERM or Ctrl-C, and tells every receiver.
+fn kafka_config(settings: &Settings) -> KafkaConfig {
+    let mut properties = kafka_props_from_env(std::env::vars());
+    properties.extend(settings.kafka_props.iter().cloned());
+    KafkaConfig {
+        brokers: settings.kafka_brokers.clone(),
+        trigger_topic: settings.trigger_topic.clone(),
+        reply_topic: settings.reply_topic.clone(),
+        topic_partitions: settings.topic_partitions,
+        topic_replication: settings.topic_replication,
+        publish_timeout: settings.request_timeout,
+        properties,
+    }
+}
+
+fn gateway_config(settings: &Settings) -> GatewayConfig {
+    GatewayConfig {
+        max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
+        max_header_bytes: usize::try_from(settings.max_header_bytes).unwrap_or(usize::MAX),
+        header_read_timeout: settings.header_timeout,
+        body_read_timeout: settings.body_timeout,
+        rate_limit: RateLimit {
+            requests: settings.rate_limit_requests,
+            window: settings.rate_limit_window,
+        },
+        cache_ttl: settings.cache_ttl,
+        ..GatewayConfig::new(settings.public_url.clone())
+    }
+}
+
+/// Flips to `true` on SIGTERM or Ctrl-C.
 fn shutdown_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            if let Ok(mut term) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
                 tokio::select! {
                     _ = ctrl_c => {}
                     _ = term.recv() => {}
                 }
-            } else {
+            }
+            Err(_) => {
                 let _ = ctrl_c.await;
             }
         }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
-        tracing::info!("shutting down");
+        tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let _ = tx.send(true);
     });
     rx
 }
 
-async fn wait_for(mut rx: watch::Receiver<bool>) {
+async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-fn database_check(store: &Store) -> ReadinessCheck {
+fn readiness(store: &Store, producer: &Producer, kafka: &KafkaConfig) -> Vec<ReadinessCheck> {
     let store = store.clone();
-    Arc::new(move || {
+    let database: ReadinessCheck = Arc::new(move || {
         let store = store.clone();
         Box::pin(async move { store.ping().await.map_err(|e| format!("database: {e}")) })
-    })
+    });
+    let producer = producer.clone();
+    let kafka = kafka.clone();
+    let topics: ReadinessCheck = Arc::new(move || {
+        let producer = producer.clone();
+        let kafka = kafka.clone();
+        Box::pin(async move {
+            hookgate_bus::topics_ready(&producer, &kafka)
+                .await
+                .map_err(|e| format!("kafka: {e}"))
+        })
+    });
+    vec![database, topics]
 }
 
-async fn run_api(settings: Settings, store: Store) -> anyhow::Result<()> {
-    let authorizer = authorizer(&settings)?;
-    let grpc = bind(settings.grpc_addr, "HOOKGATE_GRPC_ADDR").await?;
-    let admin_listener = bind(settings.admin_addr, "HOOKGATE_ADMIN_ADDR").await?;
-    let stop = shutdown_signal();
-    let admin = Admin {
-        registry: prometheus_client::registry::Registry::with_prefix("hookgate"),
-        checks: vec![database_check(&store)],
+async fn run(settings: Settings, store: Store, roles: Roles) -> anyhow::Result<()> {
+    let authorizer = if roles.api {
+        Some(authorizer(&settings)?)
+    } else {
+        None
     };
-    let admin_task = tokio::spawn(admin.serve(admin_listener, wait_for(stop.clone())));
-    tracing::info!(grpc = %settings.grpc_addr, admin = %settings.admin_addr, "hookgate api listening");
-    let api = WebhookApi::new(store, settings.public_url.clone(), authorizer);
-    hookgate_api::serve(grpc, api, wait_for(stop.clone()))
+    let kafka = kafka_config(&settings);
+    let producer = Producer::new(&kafka)
+        .context("HOOKGATE_KAFKA_PROP_*: invalid Kafka client configuration")?;
+    if let Err(error) = hookgate_bus::ensure_topics(&kafka).await {
+        // Not fatal: /readyz names the topic until someone creates it.
+        tracing::warn!(%error, "could not create topics; reporting not ready until they exist");
+    }
+    let grpc = match roles.api {
+        true => Some(bind(settings.grpc_addr, "HOOKGATE_GRPC_ADDR").await?),
+        false => None,
+    };
+    let http = match roles.gateway {
+        true => Some(bind(settings.http_addr, "HOOKGATE_HTTP_ADDR").await?),
+        false => None,
+    };
+    let admin_listener = bind(settings.admin_addr, "HOOKGATE_ADMIN_ADDR").await?;
+
+    let mut registry = Registry::with_prefix("hookgate");
+    let metrics = Metrics::new(&mut registry);
+    let config = gateway_config(&settings);
+    let pipeline = Pipeline::new(producer.clone(), config.rate_limit, metrics.clone());
+    let stop = shutdown_signal();
+    let mut tasks = JoinSet::new();
+
+    let admin = Admin {
+        registry,
+        checks: readiness(&store, &producer, &kafka),
+    };
+    tasks.spawn(admin.serve(admin_listener, stopped(stop.clone())));
+    if let (Some(listener), Some(authorizer)) = (grpc, authorizer) {
+        let api = WebhookApi::new(store.clone(), settings.public_url.clone(), authorizer)
+            .with_tester(pipeline.clone());
+        let stop = stop.clone();
+        tasks.spawn(async move {
+            if let Err(error) = hookgate_api::serve(listener, api, stopped(stop)).await {
+                tracing::error!(%error, "grpc server failed");
+            }
+        });
+    }
+    if let Some(listener) = http {
+        let gateway = Arc::new(Gateway {
+            cache: WebhookCache::new(store.clone(), config.cache_ttl),
+            pipeline,
+            config,
+            metrics,
+        });
+        tasks.spawn(hookgate_gateway::serve(
+            listener,
+            gateway,
+            stopped(stop.clone()),
+        ));
+    }
+    tracing::info!(
+        grpc = roles.api.then(|| settings.grpc_addr.to_string()),
+        http = roles.gateway.then(|| settings.http_addr.to_string()),
+        admin = %settings.admin_addr,
+        public_url = %settings.public_url,
+        "hookgate listening"
+    );
+    while tasks.join_next().await.is_some() {}
+    producer
+        .flush(FLUSH_TIMEOUT)
         .await
-        .context("gRPC server")?;
-    let _ = admin_task.await;
+        .context("flushing the Kafka producer")?;
+    tracing::info!("stopped");
     Ok(())
 }

@@ -1,0 +1,22 @@
+use rdkafka::error::KafkaError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("kafka client configuration: {0}")]
+    Config(KafkaError),
+    #[error("kafka did not acknowledge the record: {0}")]
+    Publish(KafkaError),
+    #[error("kafka did not acknowledge the record within {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("topic {topic}: {reason}")]
+    Topic { topic: String, reason: String },
+}
+
+impl From<BusError> for hookgate_domain::Error {
+    fn from(err: BusError) -> Self {
+        match err {
+            BusError::Config(_) => Self::Internal(err.to_string()),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Kafka for hookgate: a producer whose `publish` resolves only once the brokers have
+//! acknowledged the record (acks=all, idempotent), and start-up creation of the topics.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod config;
+mod error;
+mod producer;
+mod topics;
+
+pub use config::KafkaConfig;
+pub use error::BusError;
+pub use producer::{Delivery, Producer};
+pub use topics::{ensure_topics, topics_ready};

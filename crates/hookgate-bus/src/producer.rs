@@ -1,0 +1,101 @@
+//! Publishing trigger records with broker acknowledgement.
+
+use crate::{BusError, KafkaConfig};
+use hookgate_domain::trigger::TriggerRecord;
+use rdkafka::{
+    message::{Header, OwnedHeaders},
+    producer::{FutureProducer, FutureRecord, Producer as _},
+    util::Timeout,
+};
+use std::time::Duration;
+
+/// Where an acknowledged record landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// An idempotent, acks=all producer for the trigger topic. Cheap to clone.
+#[derive(Clone)]
+pub struct Producer {
+    inner: FutureProducer,
+    topic: String,
+    timeout: Duration,
+}
+
+impl Producer {
+    pub fn new(config: &KafkaConfig) -> Result<Self, BusError> {
+        let timeout_ms = config.publish_timeout.as_millis().max(1).to_string();
+        let inner = config
+            .client_config(&[
+                ("enable.idempotence", "true".into()),
+                ("acks", "all".into()),
+                // Batches fill for a few ms under load; a lone request waits at most this long.
+                ("linger.ms", "2".into()),
+                ("compression.type", "lz4".into()),
+                // The bounded queue: when it is full, `send` waits (backpressure) until the
+                // request deadline rather than failing at once.
+                ("queue.buffering.max.messages", "100000".into()),
+                ("queue.buffering.max.kbytes", "262144".into()),
+                ("message.timeout.ms", timeout_ms),
+            ])
+            .create()
+            .map_err(BusError::Config)?;
+        Ok(Self {
+            inner,
+            topic: config.trigger_topic.clone(),
+            timeout: config.publish_timeout,
+        })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Resolves once the brokers hold the record, or fails; never both, never neither.
+    pub async fn publish(&self, record: &TriggerRecord) -> Result<Delivery, BusError> {
+        let headers = record.headers.iter().fold(
+            OwnedHeaders::new_with_capacity(record.headers.len()),
+            |headers, (key, value)| {
+                headers.insert(Header {
+                    key,
+                    value: Some(value.as_bytes()),
+                })
+            },
+        );
+        let message = FutureRecord::to(&self.topic)
+            .key(record.key.as_bytes())
+            .payload(&record.value)
+            .headers(headers);
+        let send = self.inner.send(message, Timeout::After(self.timeout));
+        match tokio::time::timeout(self.timeout, send).await {
+            Err(_) => Err(BusError::Timeout(self.timeout)),
+            Ok(Err((error, _))) => Err(BusError::Publish(error)),
+            Ok(Ok(delivery)) => Ok(Delivery {
+                topic: self.topic.clone(),
+                partition: delivery.partition,
+                offset: delivery.offset,
+            }),
+        }
+    }
+
+    /// Waits for every queued record to be acknowledged, for shutdown.
+    pub async fn flush(&self, timeout: Duration) -> Result<(), BusError> {
+        let producer = self.inner.clone();
+        tokio::task::spawn_blocking(move || producer.flush(Timeout::After(timeout)))
+            .await
+            .map_err(|_| BusError::Timeout(timeout))?
+            .map_err(BusError::Publish)
+    }
+
+    /// Blocking metadata request for one topic, over this producer's connections.
+    pub(crate) fn topic_metadata(
+        &self,
+        topic: &str,
+        timeout: Duration,
+    ) -> rdkafka::error::KafkaResult<rdkafka::metadata::Metadata> {
+        self.inner.client().fetch_metadata(Some(topic), timeout)
+    }
+}

@@ -1,0 +1,35 @@
+use crate::RateLimit;
+use std::time::Duration;
+
+/// How the ingress treats requests.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Base of webhook URLs, as senders see it (Twilio signs the full URL).
+    pub public_url: String,
+    /// Larger bodies are answered 413 without being read.
+    pub max_body_bytes: usize,
+    /// Request line plus headers above this are answered 431.
+    pub max_header_bytes: usize,
+    /// A client must send its headers within this time.
+    pub header_read_timeout: Duration,
+    /// A client must send its whole body within this time (408 otherwise).
+    pub body_read_timeout: Duration,
+    /// Per-webhook request budget.
+    pub rate_limit: RateLimit,
+    /// How long a token lookup is reused; changes made anywhere show within this time.
+    pub cache_ttl: Duration,
+}
+
+impl GatewayConfig {
+    pub fn new(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+            max_body_bytes: 262_144,
+            max_header_bytes: 16_384,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            rate_limit: RateLimit::default(),
+            cache_ttl: Duration::from_secs(1),
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Ingress metrics. Labels are bounded sets: never a token or a webhook id.
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    registry::Registry,
+};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    pub status: u16,
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub responses: Family<StatusLabel, Counter>,
+    pub published: Counter,
+    pub publish_failures: Counter,
+    pub publish_seconds: Histogram,
+}
+
+impl Metrics {
+    pub fn new(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            responses: Family::default(),
+            published: Counter::default(),
+            publish_failures: Counter::default(),
+            publish_seconds: Histogram::new([
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+        };
+        registry.register(
+            "ingress_responses",
+            "Ingress responses by HTTP status",
+            metrics.responses.clone(),
+        );
+        registry.register(
+            "published",
+            "Trigger records acknowledged by Kafka",
+            metrics.published.clone(),
+        );
+        registry.register(
+            "publish_failures",
+            "Trigger records Kafka did not acknowledge in time",
+            metrics.publish_failures.clone(),
+        );
+        registry.register(
+            "publish_duration_seconds",
+            "Time from publish to Kafka acknowledgement",
+            metrics.publish_seconds.clone(),
+        );
+        metrics
+    }
+}

@@ -1,0 +1,203 @@
+//! One request's way from "the webhook is known" to "the caller has an answer", shared by
+//! the HTTP server and the `TestWebhook` RPC.
+
+use crate::{limiter::Limiter, response, Metrics, RateLimit};
+use bytes::Bytes;
+use chrono::Utc;
+use hookgate_bus::{Delivery, Producer};
+use hookgate_domain::{
+    ingress::{self, Reply},
+    signature::{self, SignedRequest},
+    token,
+    trigger::{self, InboundRequest, RecordContext},
+    Error, Webhook,
+};
+use http::Response;
+use std::{net::IpAddr, time::Instant};
+
+/// A request as the pipeline needs it: already read, already bounded.
+pub struct IngressRequest {
+    pub method: http::Method,
+    /// What follows the token, starting with `/`.
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+    pub remote_address: Option<IpAddr>,
+    /// The full URL the sender called, as it saw it.
+    pub url: String,
+}
+
+/// Where a published record went.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub event_id: String,
+    pub delivery: Delivery,
+}
+
+pub struct Outcome {
+    pub response: Response<Bytes>,
+    pub published: Option<Published>,
+}
+
+impl Outcome {
+    fn reply(reply: Reply) -> Self {
+        Self {
+            response: response::from_reply(reply),
+            published: None,
+        }
+    }
+
+    fn error(error: &Error, webhook: &Webhook) -> Self {
+        Self {
+            response: response::from_error(error, webhook.spec.has_basic_auth()),
+            published: None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Pipeline {
+    producer: Producer,
+    limiter: Limiter,
+    metrics: Metrics,
+}
+
+impl Pipeline {
+    pub fn new(producer: Producer, rate_limit: RateLimit, metrics: Metrics) -> Self {
+        Self {
+            producer,
+            limiter: Limiter::new(rate_limit),
+            metrics,
+        }
+    }
+
+    /// Spends one request of the webhook's budget; called before the body is read.
+    pub fn admit(&self, webhook: &Webhook) -> Result<(), Error> {
+        self.limiter.admit(&webhook.name.webhook_id)
+    }
+
+    pub(crate) fn forget_idle(&self) {
+        self.limiter.forget_idle();
+    }
+
+    pub fn producer(&self) -> &Producer {
+        &self.producer
+    }
+
+    /// The `TestWebhook` path: the budget, then everything but handshakes.
+    pub async fn test(&self, webhook: &Webhook, request: &IngressRequest) -> Outcome {
+        if let Err(error) = self.admit(webhook) {
+            return Outcome::error(&error, webhook);
+        }
+        self.handle(webhook, request, true).await
+    }
+
+    /// Answers `request`. `test` requests skip handshakes and are marked `"test": true`.
+    pub async fn handle(&self, webhook: &Webhook, request: &IngressRequest, test: bool) -> Outcome {
+        let spec = &webhook.spec;
+        if spec.disabled {
+            return Outcome::reply(Reply {
+                status: 200,
+                content_type: Some(ingress::JSON),
+                body: Bytes::from_static(br#"{"success":true}"#),
+            });
+        }
+        let authorization = request
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        if let Err(error) = ingress::check_basic_auth(spec, authorization) {
+            return Outcome::error(&error, webhook);
+        }
+        if !test {
+            let query = ingress::parse_query(request.query.as_deref());
+            if let Some(reply) = ingress::query_handshake(spec, &request.method, &query) {
+                return Outcome::reply(reply);
+            }
+        }
+        let signed = SignedRequest {
+            method: &request.method,
+            url: &request.url,
+            headers: &request.headers,
+            body: &request.body,
+            now: Utc::now(),
+        };
+        let verified = match signature::verify(spec, &signed) {
+            Ok(verified) => verified,
+            Err(error) => {
+                tracing::info!(webhook = %webhook.name, %error, "signature rejected");
+                return Outcome::error(&error, webhook);
+            }
+        };
+        if !test {
+            if let Some(reply) = ingress::slack_handshake(spec, &request.body) {
+                return Outcome::reply(reply);
+            }
+        }
+        match self.publish(webhook, request, test, verified).await {
+            Ok(published) => Outcome {
+                response: response::from_reply(ingress::success_reply(spec)),
+                published: Some(published),
+            },
+            Err(error) => Outcome::error(&error, webhook),
+        }
+    }
+
+    async fn publish(
+        &self,
+        webhook: &Webhook,
+        request: &IngressRequest,
+        test: bool,
+        verified: Option<&'static str>,
+    ) -> Result<Published, Error> {
+        let traceparent = request
+            .headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| trigger::is_valid_traceparent(v))
+            .map(str::to_owned);
+        let inbound = InboundRequest {
+            method: &request.method,
+            path: &request.path,
+            query: request.query.as_deref(),
+            headers: &request.headers,
+            body: &request.body,
+            remote_address: request.remote_address,
+        };
+        let context = RecordContext {
+            event_id: token::new_event_id(),
+            test,
+            verified,
+            reply_id: webhook.spec.wait_for_reply.then(token::new_event_id),
+            traceparent,
+            ..Default::default()
+        };
+        let record = trigger::build(webhook, &inbound, context).await;
+        let started = Instant::now();
+        match self.producer.publish(&record).await {
+            Ok(delivery) => {
+                self.metrics.published.inc();
+                self.metrics
+                    .publish_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                tracing::debug!(
+                    webhook = %webhook.name,
+                    event_id = %record.event_id,
+                    partition = delivery.partition,
+                    offset = delivery.offset,
+                    "trigger published"
+                );
+                Ok(Published {
+                    event_id: record.event_id,
+                    delivery,
+                })
+            }
+            Err(error) => {
+                self.metrics.publish_failures.inc();
+                tracing::warn!(webhook = %webhook.name, event_id = %record.event_id, %error, "trigger not published");
+                Err(error.into())
+            }
+        }
+    }
+}

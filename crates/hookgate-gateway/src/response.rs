@@ -1,0 +1,40 @@
+//! Building HTTP responses; every one carries `X-Content-Type-Options: nosniff`.
+
+use bytes::Bytes;
+use hookgate_domain::{ingress::Reply, Error};
+use http::{header, HeaderValue, Response, StatusCode};
+
+pub(crate) fn from_reply(reply: Reply) -> Response<Bytes> {
+    let mut response = Response::new(reply.body);
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Some(content_type) = reply.content_type {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    response
+}
+
+/// `{"error": …}` with the status of the domain's error table, and the headers the status
+/// calls for (`Retry-After`, `WWW-Authenticate` for basic-auth webhooks).
+pub(crate) fn from_error(error: &Error, basic_auth: bool) -> Response<Bytes> {
+    let status = error.kind().http_status();
+    let mut response = from_reply(Reply::error(status, &error.public_message()));
+    let headers = response.headers_mut();
+    if let Some(wait) = error.retry_after() {
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(wait.as_secs().max(1)),
+        );
+    }
+    if basic_auth && status == 401 {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"hookgate\", charset=\"UTF-8\""),
+        );
+    }
+    response
+}

@@ -1,0 +1,165 @@
+//! The HTTP/1.1 server: connection limits, routing to a webhook, reading the body.
+
+use crate::{cache::WebhookCache, response, GatewayConfig, IngressRequest, Metrics, Pipeline};
+use bytes::Bytes;
+use hookgate_domain::Error;
+use http::{header, Request, Response};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+
+const WEBHOOK_PREFIX: &str = "/webhooks/";
+/// In-flight requests get this long to finish after shutdown starts.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything a request needs. Shared by all connections.
+pub struct Gateway {
+    pub cache: WebhookCache,
+    pub pipeline: Pipeline,
+    pub config: GatewayConfig,
+    pub metrics: Metrics,
+}
+
+impl Gateway {
+    async fn handle(&self, request: Request<Incoming>, remote: SocketAddr) -> Response<Bytes> {
+        let response = self.route(request, remote).await;
+        self.metrics
+            .responses
+            .get_or_create(&crate::metrics::StatusLabel {
+                status: response.status().as_u16(),
+            })
+            .inc();
+        response
+    }
+
+    async fn route(&self, request: Request<Incoming>, remote: SocketAddr) -> Response<Bytes> {
+        let not_found = || response::from_error(&Error::NotFound("webhook".into()), false);
+        let Some(rest) = request.uri().path().strip_prefix(WEBHOOK_PREFIX) else {
+            return not_found();
+        };
+        let (token, sub_path) = match rest.find('/') {
+            Some(slash) => (&rest[..slash], rest[slash..].to_owned()),
+            None => (rest, "/".to_owned()),
+        };
+        let webhook = match self.cache.get(token).await {
+            Ok(Some(webhook)) => webhook,
+            Ok(None) => return not_found(),
+            Err(error) => {
+                tracing::warn!(%error, "webhook lookup failed");
+                return response::from_error(&error, false);
+            }
+        };
+        if let Err(error) = self.pipeline.admit(&webhook) {
+            return response::from_error(&error, false);
+        }
+        let limit = self.config.max_body_bytes;
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit as u64) {
+            return response::from_error(&Error::PayloadTooLarge { limit }, false);
+        }
+        let (parts, body) = request.into_parts();
+        let body = match tokio::time::timeout(
+            self.config.body_read_timeout,
+            Limited::new(body, limit).collect(),
+        )
+        .await
+        {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(error)) if error.is::<LengthLimitError>() => {
+                return response::from_error(&Error::PayloadTooLarge { limit }, false)
+            }
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "request body unreadable");
+                return response::from_error(
+                    &Error::invalid("body", "request body could not be read"),
+                    false,
+                );
+            }
+            Err(_) => {
+                return response::from_error(
+                    &Error::RequestTimeout("request body not received in time".into()),
+                    false,
+                )
+            }
+        };
+        let query = parts.uri.query().map(str::to_owned);
+        let url = match &query {
+            Some(q) => format!("{}{}?{q}", self.config.public_url, parts.uri.path()),
+            None => format!("{}{}", self.config.public_url, parts.uri.path()),
+        };
+        let ingress = IngressRequest {
+            method: parts.method,
+            path: sub_path,
+            query,
+            headers: parts.headers,
+            body,
+            remote_address: Some(remote.ip()),
+            url,
+        };
+        self.pipeline
+            .handle(&webhook, &ingress, false)
+            .await
+            .response
+    }
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(gateway.config.header_read_timeout)
+        .max_buf_size(gateway.config.max_header_bytes.max(8192))
+        .keep_alive(true);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut housekeeping = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = housekeeping.tick() => {
+                gateway.pipeline.forget_idle();
+                continue;
+            }
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let gateway = gateway.clone();
+        let service = hyper::service::service_fn(move |request| {
+            let gateway = gateway.clone();
+            async move { Ok::<_, Infallible>(gateway.handle(request, remote).await.map(Full::new)) }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "ingress connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("ingress draining in-flight requests");
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("ingress drain timed out");
+    }
+}

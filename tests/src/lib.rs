@@ -3,6 +3,10 @@
 
 pub mod db;
 pub mod grpc;
+pub mod http;
+pub mod kafka;
+pub mod stack;
 
 pub use db::{for_each_backend, TestDb};
 pub use grpc::ApiServer;
+pub use stack::{Stack, StackOptions};

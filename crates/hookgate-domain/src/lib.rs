@@ -9,7 +9,6 @@ pub mod ingress;
 pub mod names;
 pub mod secret;
 pub mod signature;
-pub mod signature;
 pub mod token;
 pub mod trigger;
 pub mod webhook;

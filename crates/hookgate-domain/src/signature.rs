@@ -3,7 +3,7 @@
 use crate::{secret::constant_time_eq, Error, VerificationType, WebhookSpec};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, Utc};
-use hmac::{digest::KeyInit, Hmac, Mac};
+use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::Sha256;
 
@@ -33,95 +33,86 @@ pub fn verify(
 ) -> Result<Option<&'static str>, Error> {
     use VerificationType as T;
     let kind = spec.verification_type;
-    match (kind, spec.signing_secret.as_deref()) {
+    let body = request.body;
+    let (expected, candidates) = match (kind, spec.signing_secret.as_deref()) {
         // Alexa is signed with Amazon's certificate, not a shared secret.
-        (T::Alexa, _) => verify_alexa(request)?,
+        (T::Alexa, _) => return verify_alexa(request).map(|()| Some(kind.as_str())),
         (T::None, _) | (_, None) => return Ok(None),
-        (T::Facebook | T::Github, Some(secret)) => {
-            let name = "X-Hub-Signature-256";
-            let hex_sig = header(request, name)?
-                .strip_prefix("sha256=")
-                .ok_or_else(|| malformed(name))?;
-            let expected = mac::<Hmac<Sha256>>(secret.as_bytes(), &[request.body])?;
-            check(
-                &expected,
-                hex::decode(hex_sig).map_err(|_| malformed(name))?,
-            )?;
-        }
-        (T::Fitbit, Some(secret)) => {
-            let given = base64_header(request, "X-Fitbit-Signature")?;
-            let expected = mac::<Hmac<Sha1>>(format!("{secret}&").as_bytes(), &[request.body])?;
-            check(&expected, given)?;
-        }
-        (T::Twilio, Some(secret)) => {
-            let given = base64_header(request, "X-Twilio-Signature")?;
-            let data = twilio_signed_data(request)?;
-            check(
-                &mac::<Hmac<Sha1>>(secret.as_bytes(), &[data.as_bytes()])?,
-                given,
-            )?;
-        }
-        (T::Shopify, Some(secret)) => {
-            let given = base64_header(request, "X-Shopify-Hmac-Sha256")?;
-            check(
-                &mac::<Hmac<Sha256>>(secret.as_bytes(), &[request.body])?,
-                given,
-            )?;
-        }
-        (T::Stripe, Some(secret)) => verify_stripe(secret, request)?,
+        (T::Facebook | T::Github, Some(secret)) => (
+            hmac_sha256(secret.as_bytes(), &[body])?,
+            vec![hex_header(request, "X-Hub-Signature-256", "sha256=")?],
+        ),
+        (T::Fitbit, Some(secret)) => (
+            hmac_sha1(format!("{secret}&").as_bytes(), &[body])?,
+            vec![base64_header(request, "X-Fitbit-Signature")?],
+        ),
+        (T::Twilio, Some(secret)) => (
+            hmac_sha1(
+                secret.as_bytes(),
+                &[twilio_signed_data(request)?.as_bytes()],
+            )?,
+            vec![base64_header(request, "X-Twilio-Signature")?],
+        ),
+        (T::Shopify, Some(secret)) => (
+            hmac_sha256(secret.as_bytes(), &[body])?,
+            vec![base64_header(request, "X-Shopify-Hmac-Sha256")?],
+        ),
+        (T::Stripe, Some(secret)) => stripe(secret.as_bytes(), request)?,
         (T::Slack, Some(secret)) => {
-            let ts = header(request, "X-Slack-Request-Timestamp")?;
-            check_timestamp("X-Slack-Request-Timestamp", ts, request.now)?;
-            let name = "X-Slack-Signature";
-            let hex_sig = header(request, name)?
-                .strip_prefix("v0=")
-                .ok_or_else(|| malformed(name))?;
-            let signed = [b"v0:", ts.as_bytes(), b":", request.body];
-            check(
-                &mac::<Hmac<Sha256>>(secret.as_bytes(), &signed)?,
-                hex::decode(hex_sig).map_err(|_| malformed(name))?,
-            )?;
+            let ts = timestamp_header(request, "X-Slack-Request-Timestamp")?;
+            (
+                hmac_sha256(secret.as_bytes(), &[b"v0:", ts.as_bytes(), b":", body])?,
+                vec![hex_header(request, "X-Slack-Signature", "v0=")?],
+            )
         }
-        (T::StandardWebhooks, Some(secret)) => verify_standard_webhooks(secret, request)?,
-    }
+        (T::StandardWebhooks, Some(secret)) => standard_webhooks(secret, request)?,
+    };
+    check_any(&expected, candidates)?;
     Ok(Some(kind.as_str()))
 }
 
-fn verify_stripe(secret: &str, request: &SignedRequest<'_>) -> Result<(), Error> {
+/// The expected signature and the candidates the sender offered for it.
+type Signatures = (Vec<u8>, Vec<Vec<u8>>);
+
+fn stripe(key: &[u8], request: &SignedRequest<'_>) -> Result<Signatures, Error> {
     let name = "Stripe-Signature";
-    let mut timestamp = None;
-    let mut candidates = Vec::new();
-    for (key, value) in header(request, name)?
+    let items: Vec<_> = header(request, name)?
         .split(',')
         .filter_map(|item| item.trim().split_once('='))
-    {
-        match key {
-            "t" => timestamp = Some(value),
-            // A v1 that is not hex cannot match; Stripe's own libraries skip it the same way.
-            "v1" => candidates.extend(hex::decode(value).ok()),
-            _ => {}
-        }
-    }
-    let ts = timestamp.ok_or_else(|| malformed(name))?;
+        .collect();
+    let (_, ts) = items
+        .iter()
+        .find(|(k, _)| *k == "t")
+        .ok_or_else(|| malformed(name))?;
     check_timestamp(name, ts, request.now)?;
-    let expected = mac::<Hmac<Sha256>>(secret.as_bytes(), &[ts.as_bytes(), b".", request.body])?;
-    check_any(&expected, candidates)
+    // A v1 that is not hex cannot match; Stripe's own libraries skip it the same way.
+    let candidates = items.iter().filter(|(k, _)| *k == "v1");
+    Ok((
+        hmac_sha256(key, &[ts.as_bytes(), b".", request.body])?,
+        candidates
+            .filter_map(|(_, v)| hex::decode(v).ok())
+            .collect(),
+    ))
 }
 
-fn verify_standard_webhooks(secret: &str, request: &SignedRequest<'_>) -> Result<(), Error> {
+fn standard_webhooks(secret: &str, request: &SignedRequest<'_>) -> Result<Signatures, Error> {
     // The reference libraries accept the key with or without the prefix; validation insists on it.
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
         .map_err(|_| Error::Internal("signing secret is not whsec_ followed by base64".into()))?;
     let id = header(request, "webhook-id")?;
-    let ts = header(request, "webhook-timestamp")?;
-    check_timestamp("webhook-timestamp", ts, request.now)?;
+    let ts = timestamp_header(request, "webhook-timestamp")?;
     let candidates = header(request, "webhook-signature")?
         .split_whitespace()
         .filter_map(|entry| entry.strip_prefix("v1,"))
         .filter_map(|sig| STANDARD.decode(sig).ok());
-    let signed = [id.as_bytes(), b".", ts.as_bytes(), b".", request.body];
-    check_any(&mac::<Hmac<Sha256>>(&key, &signed)?, candidates)
+    Ok((
+        hmac_sha256(
+            &key,
+            &[id.as_bytes(), b".", ts.as_bytes(), b".", request.body],
+        )?,
+        candidates.collect(),
+    ))
 }
 
 /// The URL, then — for form posts only — every parameter sorted, as key and value with no separators.
@@ -211,18 +202,22 @@ fn remove_dot_segments(path: &str) -> String {
     format!("/{}", out.join("/"))
 }
 
-fn mac<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, Error> {
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, Error> {
+    mac::<Hmac<Sha256>>(key, parts)
+}
+
+fn hmac_sha1(key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, Error> {
+    mac::<Hmac<Sha1>>(key, parts)
+}
+
+fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, Error> {
     // HMAC accepts keys of any length, so this error cannot happen in practice.
     let mut mac =
-        <M as Mac>::new_from_slice(key).map_err(|_| Error::Internal("invalid hmac key".into()))?;
+        <M as Mac>::new_from_slice(key).map_err(|_| Error::Internal("hmac key".into()))?;
     for part in parts {
         mac.update(part);
     }
     Ok(mac.finalize().into_bytes().to_vec())
-}
-
-fn check(expected: &[u8], given: Vec<u8>) -> Result<(), Error> {
-    check_any(expected, [given])
 }
 
 fn check_any(expected: &[u8], candidates: impl IntoIterator<Item = Vec<u8>>) -> Result<(), Error> {
@@ -263,6 +258,20 @@ fn optional_header<'r>(request: &SignedRequest<'r>, name: &str) -> Result<Option
 fn header<'r>(request: &SignedRequest<'r>, name: &str) -> Result<&'r str, Error> {
     optional_header(request, name)?
         .ok_or_else(|| unauthenticated(&format!("missing {name} header")))
+}
+
+/// The header's value, once it is known to be a unix time within the tolerance.
+fn timestamp_header<'r>(request: &SignedRequest<'r>, name: &str) -> Result<&'r str, Error> {
+    let value = header(request, name)?;
+    check_timestamp(name, value, request.now)?;
+    Ok(value)
+}
+
+fn hex_header(request: &SignedRequest<'_>, name: &str, prefix: &str) -> Result<Vec<u8>, Error> {
+    let value = header(request, name)?.strip_prefix(prefix);
+    value
+        .and_then(|v| hex::decode(v).ok())
+        .ok_or_else(|| malformed(name))
 }
 
 fn base64_header(request: &SignedRequest<'_>, name: &str) -> Result<Vec<u8>, Error> {

@@ -1,0 +1,104 @@
+//! Kafka failing under the gateway, simulated with librdkafka's in-process mock cluster:
+//! the caller gets 503 with Retry-After and never a 2xx for a record that is not in Kafka.
+
+use hookgate_proto::v1 as pb;
+use hookgate_tests::{http, kafka, Stack, StackOptions, TestDb};
+use rdkafka::{
+    mocking::MockCluster,
+    types::{RDKafkaApiKey, RDKafkaRespErr},
+};
+use std::time::Duration;
+
+const DEADLINE: Duration = Duration::from_secs(1);
+
+async fn stack_on(cluster: &MockCluster<'static, rdkafka::producer::DefaultProducerContext>, db: &TestDb) -> Stack {
+    let topic = kafka::unique_topic("mock");
+    cluster.create_topic(&topic, 1, 1).expect("mock topic");
+    let options = StackOptions {
+        brokers: cluster.bootstrap_servers(),
+        create_topics: false,
+        topic,
+        request_timeout: DEADLINE,
+        ..Default::default()
+    };
+    Stack::start(db, options).await
+}
+
+fn webhook() -> pb::Webhook {
+    pb::Webhook {
+        display_name: "mocked".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn broker_down_gives_503_with_retry_after_and_recovers() {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    let db = TestDb::sqlite();
+    let stack = stack_on(&cluster, &db).await;
+    let hook = stack.create("acme", webhook()).await;
+    assert_eq!(http::post(&hook.url, &[], "before").await.status.as_u16(), 200);
+
+    cluster.broker_down(1).expect("broker down");
+    let failed = http::post(&hook.url, &[("content-type", "text/plain")], "during").await;
+    assert_eq!(failed.status.as_u16(), 503, "{}", failed.text());
+    assert!(failed.header("retry-after").is_some());
+    assert_eq!(failed.header("x-content-type-options"), Some("nosniff"));
+    assert!(failed.text().contains("error"));
+
+    cluster.broker_up(1).expect("broker up");
+    let mut recovered = None;
+    for _ in 0..20 {
+        let reply = http::post(&hook.url, &[("content-type", "text/plain")], "after").await;
+        if reply.status.is_success() {
+            recovered = Some(reply);
+            break;
+        }
+        assert_eq!(reply.status.as_u16(), 503, "only 503 while reconnecting");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(recovered.is_some(), "the gateway did not recover after the broker came back");
+
+    let records = stack.reader().read(10, Duration::from_secs(3));
+    let bodies: Vec<_> = records.iter().map(|r| r.value["data"]["body"].clone()).collect();
+    assert!(bodies.contains(&serde_json::json!("after")), "{bodies:?}");
+    let successes = 2;
+    assert!(
+        !bodies.contains(&serde_json::json!("during")),
+        "a request answered 503 must not be published after its deadline: {bodies:?}"
+    );
+    assert_eq!(records.len(), successes, "{bodies:?}");
+}
+
+#[tokio::test]
+async fn a_broker_slower_than_the_deadline_gives_503() {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    let db = TestDb::sqlite();
+    let stack = stack_on(&cluster, &db).await;
+    let hook = stack.create("acme", webhook()).await;
+    assert_eq!(http::post(&hook.url, &[], "warm").await.status.as_u16(), 200);
+    cluster.broker_round_trip_time(1, Duration::from_secs(3)).expect("slow broker");
+    let started = std::time::Instant::now();
+    let slow = http::post(&hook.url, &[], "slow").await;
+    assert_eq!(slow.status.as_u16(), 503);
+    assert!(started.elapsed() < Duration::from_secs(3), "the deadline, not the broker, decides: {:?}", started.elapsed());
+    assert!(slow.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn retriable_produce_errors_are_retried_without_duplicates() {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    let db = TestDb::sqlite();
+    let stack = stack_on(&cluster, &db).await;
+    let hook = stack.create("acme", webhook()).await;
+    assert_eq!(http::post(&hook.url, &[], "warm").await.status.as_u16(), 200);
+    cluster.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 2],
+    );
+    let reply = http::post(&hook.url, &[("content-type", "text/plain")], "retried").await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    let records = stack.reader().read(10, Duration::from_secs(2));
+    let retried = records.iter().filter(|r| r.value["data"]["body"] == "retried").count();
+    assert_eq!(retried, 1, "idempotent retries publish exactly once");
+}

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 const DEADLINE: Duration = Duration::from_secs(1);
 
-async fn stack_on(cluster: &MockCluster<'static, rdkafka::producer::DefaultProducerContext>, db: &TestDb) -> Stack {
+async fn stack_on(
+    cluster: &MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    db: &TestDb,
+) -> Stack {
     let topic = kafka::unique_topic("mock");
     cluster.create_topic(&topic, 1, 1).expect("mock topic");
     let options = StackOptions {
@@ -37,7 +40,10 @@ async fn broker_down_gives_503_with_retry_after_and_recovers() {
     let db = TestDb::sqlite();
     let stack = stack_on(&cluster, &db).await;
     let hook = stack.create("acme", webhook()).await;
-    assert_eq!(http::post(&hook.url, &[], "before").await.status.as_u16(), 200);
+    assert_eq!(
+        http::post(&hook.url, &[], "before").await.status.as_u16(),
+        200
+    );
 
     cluster.broker_down(1).expect("broker down");
     let failed = http::post(&hook.url, &[("content-type", "text/plain")], "during").await;
@@ -57,10 +63,16 @@ async fn broker_down_gives_503_with_retry_after_and_recovers() {
         assert_eq!(reply.status.as_u16(), 503, "only 503 while reconnecting");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(recovered.is_some(), "the gateway did not recover after the broker came back");
+    assert!(
+        recovered.is_some(),
+        "the gateway did not recover after the broker came back"
+    );
 
     let records = stack.reader().read(10, Duration::from_secs(3));
-    let bodies: Vec<_> = records.iter().map(|r| r.value["data"]["body"].clone()).collect();
+    let bodies: Vec<_> = records
+        .iter()
+        .map(|r| r.value["data"]["body"].clone())
+        .collect();
     assert!(bodies.contains(&serde_json::json!("after")), "{bodies:?}");
     let successes = 2;
     assert!(
@@ -76,12 +88,21 @@ async fn a_broker_slower_than_the_deadline_gives_503() {
     let db = TestDb::sqlite();
     let stack = stack_on(&cluster, &db).await;
     let hook = stack.create("acme", webhook()).await;
-    assert_eq!(http::post(&hook.url, &[], "warm").await.status.as_u16(), 200);
-    cluster.broker_round_trip_time(1, Duration::from_secs(3)).expect("slow broker");
+    assert_eq!(
+        http::post(&hook.url, &[], "warm").await.status.as_u16(),
+        200
+    );
+    cluster
+        .broker_round_trip_time(1, Duration::from_secs(3))
+        .expect("slow broker");
     let started = std::time::Instant::now();
     let slow = http::post(&hook.url, &[], "slow").await;
     assert_eq!(slow.status.as_u16(), 503);
-    assert!(started.elapsed() < Duration::from_secs(3), "the deadline, not the broker, decides: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the deadline, not the broker, decides: {:?}",
+        started.elapsed()
+    );
     assert!(slow.header("retry-after").is_some());
 }
 
@@ -91,7 +112,10 @@ async fn retriable_produce_errors_are_retried_without_duplicates() {
     let db = TestDb::sqlite();
     let stack = stack_on(&cluster, &db).await;
     let hook = stack.create("acme", webhook()).await;
-    assert_eq!(http::post(&hook.url, &[], "warm").await.status.as_u16(), 200);
+    assert_eq!(
+        http::post(&hook.url, &[], "warm").await.status.as_u16(),
+        200
+    );
     cluster.request_errors(
         RDKafkaApiKey::Produce,
         &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 2],
@@ -99,6 +123,9 @@ async fn retriable_produce_errors_are_retried_without_duplicates() {
     let reply = http::post(&hook.url, &[("content-type", "text/plain")], "retried").await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
     let records = stack.reader().read(10, Duration::from_secs(2));
-    let retried = records.iter().filter(|r| r.value["data"]["body"] == "retried").count();
+    let retried = records
+        .iter()
+        .filter(|r| r.value["data"]["body"] == "retried")
+        .count();
     assert_eq!(retried, 1, "idempotent retries publish exactly once");
 }

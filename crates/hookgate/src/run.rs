@@ -56,6 +56,11 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             ),
         };
         init_tracing(&settings)?;
+        // Refuse an open API on a public address before touching anything else.
+        let authorizer = match &roles {
+            Some(Roles { api: true, .. }) => Some(authorizer(&settings)?),
+            _ => None,
+        };
         let store = Store::connect(&settings.database_url)
             .await
             .context("HOOKGATE_DATABASE_URL: cannot connect to the database")?;
@@ -64,7 +69,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         match roles {
-            Some(roles) => run(settings, store, roles).await,
+            Some(roles) => run(settings, store, roles, authorizer).await,
             None => Ok(()),
         }
     })
@@ -182,12 +187,12 @@ fn readiness(store: &Store, producer: &Producer, kafka: &KafkaConfig) -> Vec<Rea
     vec![database, topics]
 }
 
-async fn run(settings: Settings, store: Store, roles: Roles) -> anyhow::Result<()> {
-    let authorizer = if roles.api {
-        Some(authorizer(&settings)?)
-    } else {
-        None
-    };
+async fn run(
+    settings: Settings,
+    store: Store,
+    roles: Roles,
+    authorizer: Option<Authorizer>,
+) -> anyhow::Result<()> {
     let kafka = kafka_config(&settings);
     let producer = Producer::new(&kafka)
         .context("HOOKGATE_KAFKA_PROP_*: invalid Kafka client configuration")?;

@@ -1,0 +1,250 @@
+//! The `hookgate` binary as operators run it: separate processes, environment
+//! configuration, signals and exit codes.
+
+use hookgate_proto::v1::{self as pb, webhook_service_client::WebhookServiceClient};
+use hookgate_tests::{http, kafka, TestDb};
+use std::{
+    net::{SocketAddr, TcpListener},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+fn free_addr() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr")
+}
+
+/// A `hookgate` child process, killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn hookgate(args: &[&str], env: &[(&str, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hookgate"));
+    command.args(args).env("HOOKGATE_LOG", "warn");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+fn spawn(args: &[&str], env: &[(&str, String)]) -> Process {
+    Process(
+        hookgate(args, env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn hookgate"),
+    )
+}
+
+async fn wait_ready(admin: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Ok(reply)) = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::spawn(async move {
+                http::get(&format!("http://{admin}/readyz"))
+                    .await
+                    .status
+                    .as_u16()
+            }),
+        )
+        .await
+        {
+            if reply == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{admin} never became ready");
+}
+
+/// Polls `url` until it answers `status`; returns how long that took.
+async fn time_until_status(url: &str, status: u16, since: Instant) -> Duration {
+    loop {
+        if http::post(url, &[], "x").await.status.as_u16() == status {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "{url} never answered {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn changes_through_an_api_process_reach_a_gateway_process_within_two_seconds() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (grpc, http_addr, api_admin, gateway_admin) =
+        (free_addr(), free_addr(), free_addr(), free_addr());
+    let topic = kafka::unique_topic("procs");
+    let common = vec![
+        ("HOOKGATE_DATABASE_URL", db.url.clone()),
+        ("HOOKGATE_KAFKA_BROKERS", kafka::brokers()),
+        ("HOOKGATE_TRIGGER_TOPIC", topic.clone()),
+        ("HOOKGATE_REPLY_TOPIC", format!("{topic}-replies")),
+        ("HOOKGATE_TOPIC_PARTITIONS", "1".into()),
+        ("HOOKGATE_PUBLIC_URL", format!("http://{http_addr}")),
+        ("HOOKGATE_GRPC_ADDR", grpc.to_string()),
+        ("HOOKGATE_HTTP_ADDR", http_addr.to_string()),
+    ];
+    let status = hookgate(&["migrate"], &common).status().expect("migrate");
+    assert!(status.success(), "hookgate migrate failed");
+    let with_admin = |admin: SocketAddr| {
+        let mut env = common.clone();
+        env.push(("HOOKGATE_ADMIN_ADDR", admin.to_string()));
+        env
+    };
+    let _api = spawn(&["api"], &with_admin(api_admin));
+    let _gateway = spawn(&["gateway"], &with_admin(gateway_admin));
+    wait_ready(api_admin).await;
+    wait_ready(gateway_admin).await;
+
+    let mut client = WebhookServiceClient::connect(format!("http://{grpc}"))
+        .await
+        .expect("connect api");
+    let created = client
+        .create_webhook(pb::CreateWebhookRequest {
+            parent: "applications/acme".into(),
+            webhook: Some(pb::Webhook {
+                display_name: "cross-process".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create")
+        .into_inner();
+    let took = time_until_status(&created.url, 200, Instant::now()).await;
+    assert!(
+        took <= Duration::from_secs(2),
+        "create took {took:?} to reach the gateway"
+    );
+    let record = kafka::Reader::new(&kafka::brokers(), &topic).one();
+    assert_eq!(record.headers["ce_source"], format!("/{}", created.name));
+
+    let changed_at = Instant::now();
+    client
+        .update_webhook(pb::UpdateWebhookRequest {
+            webhook: Some(pb::Webhook {
+                name: created.name.clone(),
+                response_code: 299,
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .expect("update");
+    let took = time_until_status(&created.url, 299, changed_at).await;
+    assert!(took <= Duration::from_secs(2), "update took {took:?}");
+
+    let rotated_at = Instant::now();
+    let rotated = client
+        .rotate_webhook_url(pb::RotateWebhookUrlRequest {
+            name: created.name.clone(),
+        })
+        .await
+        .expect("rotate")
+        .into_inner();
+    let took = time_until_status(&created.url, 404, rotated_at).await;
+    assert!(took <= Duration::from_secs(2), "rotation took {took:?}");
+    assert_eq!(
+        http::post(&rotated.url, &[], "x").await.status.as_u16(),
+        299
+    );
+
+    let deleted_at = Instant::now();
+    client
+        .delete_webhook(pb::DeleteWebhookRequest {
+            name: created.name.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("delete");
+    let took = time_until_status(&rotated.url, 404, deleted_at).await;
+    assert!(took <= Duration::from_secs(2), "deletion took {took:?}");
+}
+
+#[tokio::test]
+async fn sigterm_drains_and_exits_zero() {
+    let db = TestDb::sqlite();
+    let (grpc, http_addr, admin) = (free_addr(), free_addr(), free_addr());
+    let topic = kafka::unique_topic("sigterm");
+    let env = vec![
+        ("HOOKGATE_DATABASE_URL", db.url.clone()),
+        ("HOOKGATE_KAFKA_BROKERS", kafka::brokers()),
+        ("HOOKGATE_TRIGGER_TOPIC", topic.clone()),
+        ("HOOKGATE_REPLY_TOPIC", format!("{topic}-replies")),
+        ("HOOKGATE_GRPC_ADDR", grpc.to_string()),
+        ("HOOKGATE_HTTP_ADDR", http_addr.to_string()),
+        ("HOOKGATE_ADMIN_ADDR", admin.to_string()),
+    ];
+    let mut process = spawn(&["serve"], &env);
+    wait_ready(admin).await;
+    assert_eq!(
+        http::get(&format!("http://{admin}/healthz"))
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    let pid = process.0.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = process.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hookgate did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        std::net::TcpStream::connect(http_addr).is_err(),
+        "the ingress must stop listening"
+    );
+}
+
+#[test]
+fn bad_configuration_stops_start_up_with_one_line_naming_the_setting() {
+    let cases = [
+        ("HOOKGATE_HTTP_ADDR", "not-an-address"),
+        ("HOOKGATE_MAX_BODY_BYTES", "lots"),
+        ("HOOKGATE_TRIGGER_TOPIC", "bad topic"),
+        ("HOOKGATE_REQUEST_TIMEOUT", "soon"),
+        ("HOOKGATE_PUBLIC_URL", "ftp://example.com"),
+    ];
+    for (setting, value) in cases {
+        let output = hookgate(&["serve"], &[(setting, value.into())])
+            .output()
+            .expect("run hookgate");
+        assert!(!output.status.success(), "{setting}={value} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{setting}: {stderr}");
+        assert!(stderr.contains(setting), "{setting}: {stderr}");
+    }
+    let open_api = hookgate(&["api"], &[("HOOKGATE_GRPC_ADDR", "0.0.0.0:0".into())])
+        .output()
+        .expect("run hookgate");
+    assert!(
+        !open_api.status.success(),
+        "an open API must not listen on a public address"
+    );
+    assert!(String::from_utf8_lossy(&open_api.stderr).contains("HOOKGATE_API_TOKENS"));
+}

@@ -80,7 +80,13 @@ impl Stack {
             rate_limit: options.rate_limit,
             ..GatewayConfig::new(public_url.clone())
         };
-        let pipeline = Pipeline::new(producer.clone(), config.rate_limit, metrics.clone());
+        let mut pipeline = Pipeline::new(producer.clone(), config.rate_limit, metrics.clone());
+        if options.create_topics {
+            let router = hookgate_bus::ReplyRouter::start(&kafka)
+                .await
+                .expect("reply router");
+            pipeline = pipeline.with_replies(router);
+        }
         let api = WebhookApi::new(store.clone(), public_url, Authorizer::default())
             .with_tester(pipeline.clone());
         let gateway = Arc::new(Gateway {
@@ -138,6 +144,10 @@ impl Stack {
             .await
             .expect("create webhook")
             .into_inner()
+    }
+
+    pub fn reply_topic(&self) -> String {
+        format!("{}-replies", self.options.topic)
     }
 
     pub fn reader(&self) -> kafka::Reader {

@@ -5,9 +5,11 @@
 mod config;
 mod error;
 mod producer;
+mod replies;
 mod topics;
 
 pub use config::KafkaConfig;
 pub use error::BusError;
 pub use producer::{Delivery, Producer};
+pub use replies::{PendingReply, ReplyRouter};
 pub use topics::{ensure_topics, topics_ready};

@@ -7,6 +7,7 @@ pub mod body;
 pub mod error;
 pub mod ingress;
 pub mod names;
+pub mod reply;
 pub mod secret;
 pub mod signature;
 pub mod token;

@@ -4,9 +4,10 @@
 use crate::{limiter::Limiter, response, Metrics, RateLimit};
 use bytes::Bytes;
 use chrono::Utc;
-use hookgate_bus::{Delivery, Producer};
+use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
 use hookgate_domain::{
     ingress::{self, Reply},
+    reply,
     signature::{self, SignedRequest},
     token,
     trigger::{self, InboundRequest, RecordContext},
@@ -59,6 +60,7 @@ impl Outcome {
 #[derive(Clone)]
 pub struct Pipeline {
     producer: Producer,
+    replies: Option<ReplyRouter>,
     limiter: Limiter,
     metrics: Metrics,
 }
@@ -67,9 +69,16 @@ impl Pipeline {
     pub fn new(producer: Producer, rate_limit: RateLimit, metrics: Metrics) -> Self {
         Self {
             producer,
+            replies: None,
             limiter: Limiter::new(rate_limit),
             metrics,
         }
+    }
+
+    /// Enables `wait_for_reply` webhooks, answered from `router`.
+    pub fn with_replies(mut self, router: ReplyRouter) -> Self {
+        self.replies = Some(router);
+        self
     }
 
     /// Spends one request of the webhook's budget; called before the body is read.
@@ -135,12 +144,44 @@ impl Pipeline {
                 return Outcome::reply(reply);
             }
         }
-        match self.publish(webhook, request, test, verified).await {
-            Ok(published) => Outcome {
-                response: response::from_reply(ingress::success_reply(spec)),
-                published: Some(published),
-            },
-            Err(error) => Outcome::error(&error, webhook),
+        let reply_id = spec.wait_for_reply.then(token::new_event_id);
+        // Registered before publishing, so a workflow that answers at once is not missed.
+        let pending = match (&reply_id, &self.replies) {
+            (Some(id), Some(router)) => Some(router.register(id)),
+            (Some(_), None) => {
+                let error =
+                    Error::Unavailable("workflow replies are not available in this process".into());
+                return Outcome::error(&error, webhook);
+            }
+            (None, _) => None,
+        };
+        let published = match self
+            .publish(webhook, request, test, verified, reply_id)
+            .await
+        {
+            Ok(published) => published,
+            Err(error) => return Outcome::error(&error, webhook),
+        };
+        let response = match pending {
+            None => response::from_reply(ingress::success_reply(spec)),
+            Some(pending) => self.await_reply(webhook, pending).await,
+        };
+        Outcome {
+            response,
+            published: Some(published),
+        }
+    }
+
+    async fn await_reply(&self, webhook: &Webhook, pending: PendingReply) -> Response<Bytes> {
+        let Some(message) = pending.wait(webhook.spec.reply_timeout).await else {
+            return response::from_error(&Error::ReplyTimeout, false);
+        };
+        match reply::to_reply(&message) {
+            Some(workflow_reply) => response::from_workflow(workflow_reply),
+            None => {
+                tracing::warn!(webhook = %webhook.name, "workflow reply unusable: bad statusCode or body over 256 KiB");
+                response::from_error(&Error::Internal("unusable workflow reply".into()), false)
+            }
         }
     }
 
@@ -150,6 +191,7 @@ impl Pipeline {
         request: &IngressRequest,
         test: bool,
         verified: Option<&'static str>,
+        reply_id: Option<String>,
     ) -> Result<Published, Error> {
         let traceparent = request
             .headers
@@ -169,7 +211,7 @@ impl Pipeline {
             event_id: token::new_event_id(),
             test,
             verified,
-            reply_id: webhook.spec.wait_for_reply.then(token::new_event_id),
+            reply_id,
             traceparent,
             ..Default::default()
         };

@@ -1,7 +1,8 @@
 //! Building HTTP responses; every one carries `X-Content-Type-Options: nosniff`.
 
 use bytes::Bytes;
-use hookgate_domain::{ingress::Reply, Error};
+use hookgate_domain::{ingress::Reply, reply::WorkflowReply, Error};
+use http::HeaderName;
 use http::{header, HeaderValue, Response, StatusCode};
 
 pub(crate) fn from_reply(reply: Reply) -> Response<Bytes> {
@@ -36,5 +37,29 @@ pub(crate) fn from_error(error: &Error, basic_auth: bool) -> Response<Bytes> {
             HeaderValue::from_static("Basic realm=\"hookgate\", charset=\"UTF-8\""),
         );
     }
+    response
+}
+
+/// A workflow's reply; its headers never override the security headers set here.
+pub(crate) fn from_workflow(reply: WorkflowReply) -> Response<Bytes> {
+    let mut response = from_reply(Reply {
+        status: reply.status,
+        content_type: Some(reply.content_type),
+        body: reply.body,
+    });
+    let headers = response.headers_mut();
+    for (name, value) in reply.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert("x-xss-protection", HeaderValue::from_static("0"));
     response
 }

@@ -213,7 +213,13 @@ async fn run(
     let mut registry = Registry::with_prefix("hookgate");
     let metrics = Metrics::new(&mut registry);
     let config = gateway_config(&settings);
-    let pipeline = Pipeline::new(producer.clone(), config.rate_limit, metrics.clone());
+    let mut pipeline = Pipeline::new(producer.clone(), config.rate_limit, metrics.clone());
+    match hookgate_bus::ReplyRouter::start(&kafka).await {
+        Ok(router) => pipeline = pipeline.with_replies(router),
+        Err(error) => {
+            tracing::warn!(%error, "workflow replies unavailable: wait_for_reply webhooks will answer 503")
+        }
+    }
     let stop = shutdown_signal();
     let mut tasks = JoinSet::new();
 

@@ -18,7 +18,10 @@ struct Figures {
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// `wrk --latency` prints `50%   1.23ms`; normalise to milliseconds.
@@ -29,7 +32,11 @@ fn latency_ms(output: &str, percentile: &str) -> f64 {
         .find_map(|line| line.strip_prefix(percentile))
         .map(str::trim)
         .unwrap_or("nan");
-    let (number, unit) = value.split_at(value.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(value.len()));
+    let (number, unit) = value.split_at(
+        value
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(value.len()),
+    );
     let number: f64 = number.parse().unwrap_or(f64::NAN);
     match unit {
         "us" => number / 1000.0,
@@ -41,7 +48,13 @@ fn latency_ms(output: &str, percentile: &str) -> f64 {
 
 fn run_wrk(url: &str, seconds: u64, connections: u64, script: &std::path::Path) -> Figures {
     let output = Command::new("wrk")
-        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "-s"])
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-s",
+        ])
         .arg(script)
         .arg(url)
         .output()
@@ -90,7 +103,13 @@ async fn main() {
     };
     let stack = Stack::start(&db, options).await;
     let hook = stack
-        .create("bench", pb::Webhook { display_name: "bench".into(), ..Default::default() })
+        .create(
+            "bench",
+            pb::Webhook {
+                display_name: "bench".into(),
+                ..Default::default()
+            },
+        )
         .await;
     let script = std::env::temp_dir().join("hookgate-bench-post.lua");
     std::fs::write(
@@ -99,9 +118,15 @@ async fn main() {
     )
     .expect("write wrk script");
 
-    println!("hookgate ingress benchmark: {connections} connections, {seconds} s per run, broker {}", stack.options.brokers);
+    println!(
+        "hookgate ingress benchmark: {connections} connections, {seconds} s per run, broker {}",
+        stack.options.brokers
+    );
     // Same server, same request, no Kafka: the cost of HTTP, routing and the lookup alone.
-    let unknown = format!("http://{}/webhooks/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", stack.http_addr);
+    let unknown = format!(
+        "http://{}/webhooks/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        stack.http_addr
+    );
     let baseline = run_wrk(&unknown, seconds, connections, &script);
     print("unknown token (404, no publish)", &baseline);
     let published = run_wrk(&hook.url, seconds, connections, &script);

@@ -3,12 +3,14 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod config;
+mod consumer;
 mod error;
 mod producer;
 mod replies;
 mod topics;
 
 pub use config::KafkaConfig;
+pub use consumer::tail;
 pub use error::BusError;
 pub use producer::{Delivery, Producer};
 pub use replies::{PendingReply, ReplyRouter};

@@ -5,10 +5,7 @@
 //! `replyId` wins; later ones find nobody waiting and are dropped.
 
 use crate::{BusError, KafkaConfig};
-use rdkafka::{
-    consumer::{Consumer, StreamConsumer},
-    Message, Offset, TopicPartitionList,
-};
+use rdkafka::{consumer::StreamConsumer, Message, Offset};
 use serde_json::Value;
 use std::{
     collections::HashMap,
@@ -51,57 +48,11 @@ impl Drop for PendingReply {
 impl ReplyRouter {
     /// Starts reading `config.reply_topic` from its current end.
     pub async fn start(config: &KafkaConfig) -> Result<Self, BusError> {
-        let consumer: StreamConsumer = config
-            .client_config(&[
-                ("group.id", "hookgate-replies".into()),
-                ("enable.auto.commit", "false".into()),
-                ("fetch.wait.max.ms", "10".into()),
-            ])
-            .create()
-            .map_err(BusError::Config)?;
-        let topic = config.reply_topic.clone();
-        let consumer = Arc::new(consumer);
-        let metadata_consumer = consumer.clone();
-        let name = topic.clone();
-        let metadata = tokio::task::spawn_blocking(move || {
-            metadata_consumer.fetch_metadata(Some(&name), Duration::from_secs(10))
-        })
-        .await
-        .map_err(|e| BusError::Topic {
-            topic: topic.clone(),
-            reason: e.to_string(),
-        })?
-        .map_err(|e| BusError::Topic {
-            topic: topic.clone(),
-            reason: format!("kafka unreachable: {e}"),
-        })?;
-        let mut assignment = TopicPartitionList::new();
-        for partition in metadata
-            .topics()
-            .iter()
-            .filter(|t| t.name() == topic)
-            .flat_map(|t| t.partitions())
-        {
-            assignment
-                .add_partition_offset(&topic, partition.id(), Offset::End)
-                .map_err(|e| BusError::Topic {
-                    topic: topic.clone(),
-                    reason: e.to_string(),
-                })?;
-        }
-        if assignment.count() == 0 {
-            return Err(BusError::Topic {
-                topic,
-                reason: "missing".into(),
-            });
-        }
-        consumer.assign(&assignment).map_err(|e| BusError::Topic {
-            topic: topic.clone(),
-            reason: e.to_string(),
-        })?;
+        let consumer =
+            crate::consumer::whole_topic(config, &config.reply_topic, Offset::End).await?;
         let waiters: Waiters = Arc::default();
         tokio::spawn(route(consumer, waiters.clone()));
-        tracing::info!(%topic, partitions = assignment.count(), "reading workflow replies");
+        tracing::info!(topic = %config.reply_topic, "reading workflow replies");
         Ok(Self { waiters })
     }
 

@@ -25,6 +25,20 @@ pub enum Command {
     Gateway(Settings),
     /// Apply database migrations and exit.
     Migrate(Settings),
+    /// Print trigger records as JSON lines as they arrive (Ctrl-C to stop).
+    Tail(TailArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TailArgs {
+    /// Start at the oldest record instead of the newest.
+    #[arg(long)]
+    pub from_beginning: bool,
+    /// Read this topic instead of the trigger topic (e.g. the reply topic).
+    #[arg(long)]
+    pub topic: Option<String>,
+    #[command(flatten)]
+    pub settings: Settings,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,7 +2,7 @@
 
 use crate::{
     admin::{Admin, ReadinessCheck},
-    config::{kafka_props_from_env, Cli, Command, Settings},
+    config::{kafka_props_from_env, Cli, Command, Settings, TailArgs},
 };
 use anyhow::{bail, Context};
 use hookgate_api::{Authorizer, WebhookApi};
@@ -46,6 +46,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
                 }),
                 false,
             ),
+            Command::Tail(args) => return tail(args).await,
             Command::Gateway(settings) => (
                 settings,
                 Some(Roles {
@@ -73,6 +74,22 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             None => Ok(()),
         }
     })
+}
+
+async fn tail(args: TailArgs) -> anyhow::Result<()> {
+    init_tracing(&Settings {
+        log: "warn".into(),
+        ..args.settings.clone()
+    })?;
+    let kafka = kafka_config(&args.settings);
+    let topic = args.topic.unwrap_or_else(|| kafka.trigger_topic.clone());
+    let printing = hookgate_bus::tail(&kafka, &topic, args.from_beginning, |record| {
+        println!("{record}")
+    });
+    tokio::select! {
+        result = printing => result.with_context(|| format!("HOOKGATE_KAFKA_BROKERS: cannot read {topic}")),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
 }
 
 fn init_tracing(settings: &Settings) -> anyhow::Result<()> {

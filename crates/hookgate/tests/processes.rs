@@ -131,6 +131,9 @@ async fn changes_through_an_api_process_reach_a_gateway_process_within_two_secon
     );
     let record = kafka::Reader::new(&kafka::brokers(), &topic).one();
     assert_eq!(record.headers["ce_source"], format!("/{}", created.name));
+    let tailed = tail_one(&topic, &common);
+    assert_eq!(tailed["headers"]["ce_source"], format!("/{}", created.name));
+    assert_eq!(tailed["value"]["webhookId"], record.value["webhookId"]);
 
     let changed_at = Instant::now();
     client
@@ -172,6 +175,28 @@ async fn changes_through_an_api_process_reach_a_gateway_process_within_two_secon
         .expect("delete");
     let took = time_until_status(&rotated.url, 404, deleted_at).await;
     assert!(took <= Duration::from_secs(2), "deletion took {took:?}");
+}
+
+/// The first line `hookgate tail --from-beginning` prints for `topic`.
+fn tail_one(topic: &str, env: &[(&str, String)]) -> serde_json::Value {
+    use std::io::BufRead;
+    let mut child = Process(
+        hookgate(&["tail", "--from-beginning", "--topic", topic], env)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn tail"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("hookgate tail printed nothing");
+    serde_json::from_str(&line).expect("tail prints JSON lines")
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Brings up a local broker and `hookgate serve` on SQLite (hookgate.db in this folder's
-# repository root), with every default of a laptop set-up.
+# Brings up a local broker and `hookgate serve` on SQLite (hookgate.db in the repository
+# root) with the laptop defaults of every setting.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -9,9 +9,16 @@ cargo build --release --locked -p hookgate
 
 cat <<'HELP'
 
-hookgate is starting:  gRPC 127.0.0.1:50051   ingress http://127.0.0.1:8080   admin http://127.0.0.1:9090
-Create a webhook (grpcurl needs no proto files: reflection is on):
+hookgate is starting: gRPC 127.0.0.1:50051, ingress http://127.0.0.1:8080, admin http://127.0.0.1:9090
+
+In another shell:
+  # create a webhook (grpcurl needs no proto files: reflection is on)
   grpcurl -plaintext -d '{"parent":"applications/demo","webhook":{"display_name":"demo"}}' \
     127.0.0.1:50051 hookgate.v1.WebhookService/CreateWebhook
+  # send it a request, using the "url" from the answer
+  curl -H 'content-type: application/json' -d '{"hello":"world"}' http://127.0.0.1:8080/webhooks/<token>
+  # watch the trigger records arrive
+  target/release/hookgate tail
+
 HELP
 exec target/release/hookgate serve

@@ -10,6 +10,7 @@ mod metrics;
 mod pipeline;
 mod response;
 mod server;
+mod trace;
 
 pub use cache::WebhookCache;
 pub use config::GatewayConfig;

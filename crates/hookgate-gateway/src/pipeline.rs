@@ -193,12 +193,7 @@ impl Pipeline {
         verified: Option<&'static str>,
         reply_id: Option<String>,
     ) -> Result<Published, Error> {
-        let traceparent = request
-            .headers
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| trigger::is_valid_traceparent(v))
-            .map(str::to_owned);
+        let traceparent = crate::trace::traceparent(&request.headers);
         let inbound = InboundRequest {
             method: &request.method,
             path: &request.path,

@@ -10,6 +10,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
+use tracing::Instrument;
 
 const WEBHOOK_PREFIX: &str = "/webhooks/";
 /// In-flight requests get this long to finish after shutdown starts.
@@ -103,8 +104,16 @@ impl Gateway {
             remote_address: Some(remote.ip()),
             url,
         };
+        let span = tracing::info_span!(
+            "webhook.request",
+            webhook = %webhook.name,
+            method = %ingress.method,
+            otel.kind = "server",
+        );
+        crate::trace::continue_trace(&span, &ingress.headers);
         self.pipeline
             .handle(&webhook, &ingress, false)
+            .instrument(span)
             .await
             .response
     }

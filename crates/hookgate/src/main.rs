@@ -4,6 +4,7 @@
 mod admin;
 mod config;
 mod run;
+mod telemetry;
 
 use clap::Parser;
 

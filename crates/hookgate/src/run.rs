@@ -3,6 +3,7 @@
 use crate::{
     admin::{Admin, ReadinessCheck},
     config::{kafka_props_from_env, Cli, Command, Settings, TailArgs},
+    telemetry,
 };
 use anyhow::{bail, Context};
 use hookgate_api::{Authorizer, WebhookApi};
@@ -56,7 +57,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
                 false,
             ),
         };
-        init_tracing(&settings)?;
+        let telemetry = telemetry::init(&settings)?;
         // Refuse an open API on a public address before touching anything else.
         let authorizer = match &roles {
             Some(Roles { api: true, .. }) => Some(authorizer(&settings)?),
@@ -69,15 +70,18 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             store.migrate().await.context("applying migrations")?;
             tracing::info!("migrations applied");
         }
-        match roles {
+        let result = match roles {
             Some(roles) => run(settings, store, roles, authorizer).await,
             None => Ok(()),
-        }
+        };
+        telemetry.shutdown();
+        result
     })
 }
 
 async fn tail(args: TailArgs) -> anyhow::Result<()> {
-    init_tracing(&Settings {
+    // Only records on stdout: logs below warnings would get in the way of piping.
+    let _telemetry = telemetry::init(&Settings {
         log: "warn".into(),
         ..args.settings.clone()
     })?;
@@ -90,20 +94,6 @@ async fn tail(args: TailArgs) -> anyhow::Result<()> {
         result = printing => result.with_context(|| format!("HOOKGATE_KAFKA_BROKERS: cannot read {topic}")),
         _ = tokio::signal::ctrl_c() => Ok(()),
     }
-}
-
-fn init_tracing(settings: &Settings) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
-        .map_err(|e| anyhow::anyhow!("HOOKGATE_LOG: invalid filter {:?}: {e}", settings.log))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if settings.log_format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-    Ok(())
 }
 
 async fn bind(addr: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {

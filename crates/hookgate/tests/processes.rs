@@ -212,9 +212,46 @@ async fn sigterm_drains_and_exits_zero() {
         ("HOOKGATE_GRPC_ADDR", grpc.to_string()),
         ("HOOKGATE_HTTP_ADDR", http_addr.to_string()),
         ("HOOKGATE_ADMIN_ADDR", admin.to_string()),
+        ("HOOKGATE_PUBLIC_URL", format!("http://{http_addr}")),
+        ("HOOKGATE_TOPIC_PARTITIONS", "1".into()),
+        // Spans are exported to a collector that is not there: requests must not care.
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://{}", free_addr()),
+        ),
     ];
     let mut process = spawn(&["serve"], &env);
     wait_ready(admin).await;
+
+    // With span export on, the record carries hookgate's own span in the caller's trace.
+    let mut client = WebhookServiceClient::connect(format!("http://{grpc}"))
+        .await
+        .expect("connect api");
+    let created = client
+        .create_webhook(pb::CreateWebhookRequest {
+            parent: "applications/acme".into(),
+            webhook: Some(pb::Webhook {
+                display_name: "traced".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create")
+        .into_inner();
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let reply = http::post(&created.url, &[("traceparent", caller)], "x").await;
+    assert_eq!(reply.status.as_u16(), 200);
+    let record = kafka::Reader::new(&kafka::brokers(), &topic).one();
+    let traceparent = &record.headers["traceparent"];
+    assert!(
+        traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+        "{traceparent}"
+    );
+    assert_ne!(
+        traceparent, caller,
+        "the record's parent must be hookgate's span"
+    );
+
     assert_eq!(
         http::get(&format!("http://{admin}/healthz"))
             .await

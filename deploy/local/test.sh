@@ -11,6 +11,13 @@ fi
 
 deploy/local/broker.sh
 
+# buf's STANDARD lint of the protos (the npm package ships the buf binary).
+if command -v npx >/dev/null; then
+  (cd proto && npx --yes @bufbuild/buf@1.75.0 lint)
+else
+  echo "test: npx not found, skipping buf lint of proto/"
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

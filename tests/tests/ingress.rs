@@ -540,6 +540,21 @@ async fn slow_clients_are_cut_off() {
         "header timeout did not close the connection"
     );
     assert!(!answer.contains("200 OK"), "{answer}");
+    // An idle keep-alive connection is closed too.
+    let mut idle = tokio::net::TcpStream::connect(stack.http_addr)
+        .await
+        .unwrap();
+    idle.write_all(b"GET /nothing HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = vec![0u8; 512];
+    let n = idle.read(&mut first).await.unwrap();
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 404"));
+    let closed = tokio::time::timeout(Duration::from_secs(3), idle.read(&mut first)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0))),
+        "idle connection left open: {closed:?}"
+    );
     // Body never finished: 408.
     let short_body =
         format!("POST {path} HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nonly-part");

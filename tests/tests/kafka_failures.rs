@@ -27,23 +27,33 @@ async fn stack_on(
     Stack::start(db, options).await
 }
 
-fn webhook() -> pb::Webhook {
-    pb::Webhook {
-        display_name: "mocked".into(),
-        ..Default::default()
-    }
+/// A stack on a fresh mock cluster with one webhook that has published once.
+async fn warmed_up() -> (
+    MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    TestDb,
+    Stack,
+    pb::Webhook,
+) {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    let db = TestDb::sqlite();
+    let stack = stack_on(&cluster, &db).await;
+    let hook = stack
+        .create(
+            "acme",
+            pb::Webhook {
+                display_name: "mocked".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+    let warm = http::post(&hook.url, &[], "before").await;
+    assert_eq!(warm.status.as_u16(), 200, "{}", warm.text());
+    (cluster, db, stack, hook)
 }
 
 #[tokio::test]
 async fn broker_down_gives_503_with_retry_after_and_recovers() {
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    let db = TestDb::sqlite();
-    let stack = stack_on(&cluster, &db).await;
-    let hook = stack.create("acme", webhook()).await;
-    assert_eq!(
-        http::post(&hook.url, &[], "before").await.status.as_u16(),
-        200
-    );
+    let (cluster, _db, stack, hook) = warmed_up().await;
 
     cluster.broker_down(1).expect("broker down");
     let failed = http::post(&hook.url, &[("content-type", "text/plain")], "during").await;
@@ -84,14 +94,7 @@ async fn broker_down_gives_503_with_retry_after_and_recovers() {
 
 #[tokio::test]
 async fn a_broker_slower_than_the_deadline_gives_503() {
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    let db = TestDb::sqlite();
-    let stack = stack_on(&cluster, &db).await;
-    let hook = stack.create("acme", webhook()).await;
-    assert_eq!(
-        http::post(&hook.url, &[], "warm").await.status.as_u16(),
-        200
-    );
+    let (cluster, _db, _stack, hook) = warmed_up().await;
     cluster
         .broker_round_trip_time(1, Duration::from_secs(3))
         .expect("slow broker");
@@ -108,14 +111,7 @@ async fn a_broker_slower_than_the_deadline_gives_503() {
 
 #[tokio::test]
 async fn retriable_produce_errors_are_retried_without_duplicates() {
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    let db = TestDb::sqlite();
-    let stack = stack_on(&cluster, &db).await;
-    let hook = stack.create("acme", webhook()).await;
-    assert_eq!(
-        http::post(&hook.url, &[], "warm").await.status.as_u16(),
-        200
-    );
+    let (cluster, _db, stack, hook) = warmed_up().await;
     cluster.request_errors(
         RDKafkaApiKey::Produce,
         &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 2],

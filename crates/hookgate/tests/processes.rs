@@ -113,17 +113,7 @@ async fn changes_through_an_api_process_reach_a_gateway_process_within_two_secon
     let mut client = WebhookServiceClient::connect(format!("http://{grpc}"))
         .await
         .expect("connect api");
-    let created = client
-        .create_webhook(pb::CreateWebhookRequest {
-            parent: "applications/acme".into(),
-            webhook: Some(pb::Webhook {
-                display_name: "cross-process".into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("create")
-        .into_inner();
+    let created = create_webhook(&mut client, "cross-process").await;
     let took = time_until_status(&created.url, 200, Instant::now()).await;
     assert!(
         took <= Duration::from_secs(2),
@@ -177,6 +167,23 @@ async fn changes_through_an_api_process_reach_a_gateway_process_within_two_secon
     assert!(took <= Duration::from_secs(2), "deletion took {took:?}");
 }
 
+async fn create_webhook(
+    client: &mut WebhookServiceClient<tonic::transport::Channel>,
+    display_name: &str,
+) -> pb::Webhook {
+    client
+        .create_webhook(pb::CreateWebhookRequest {
+            parent: "applications/acme".into(),
+            webhook: Some(pb::Webhook {
+                display_name: display_name.into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create")
+        .into_inner()
+}
+
 /// The first line `hookgate tail --from-beginning` prints for `topic`.
 fn tail_one(topic: &str, env: &[(&str, String)]) -> serde_json::Value {
     use std::io::BufRead;
@@ -227,17 +234,7 @@ async fn sigterm_drains_and_exits_zero() {
     let mut client = WebhookServiceClient::connect(format!("http://{grpc}"))
         .await
         .expect("connect api");
-    let created = client
-        .create_webhook(pb::CreateWebhookRequest {
-            parent: "applications/acme".into(),
-            webhook: Some(pb::Webhook {
-                display_name: "traced".into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("create")
-        .into_inner();
+    let created = create_webhook(&mut client, "traced").await;
     let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let reply = http::post(&created.url, &[("traceparent", caller)], "x").await;
     assert_eq!(reply.status.as_u16(), 200);

@@ -20,6 +20,7 @@ pub struct TestDb {
     pub backend: &'static str,
     pub url: String,
     sqlite_file: Option<PathBuf>,
+    postgres_database: Option<String>,
 }
 
 impl TestDb {
@@ -32,6 +33,7 @@ impl TestDb {
             backend: "sqlite",
             url: format!("sqlite://{}?mode=rwc", file.display()),
             sqlite_file: Some(file),
+            postgres_database: None,
         }
     }
 
@@ -59,6 +61,7 @@ impl TestDb {
             backend: "postgres",
             url: format!("{base}/{name}"),
             sqlite_file: None,
+            postgres_database: Some(name),
         })
     }
 
@@ -72,8 +75,32 @@ impl TestDb {
     }
 }
 
+/// Drops a test database, even while pools still hold connections to it.
+fn drop_postgres_database(name: String) {
+    // Drop runs inside the test's runtime, which cannot be blocked on: use a thread of its own.
+    let _ = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            if let Ok(admin) = Database::connect(&postgres_admin_url()).await {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            }
+        });
+    })
+    .join();
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if let Some(name) = self.postgres_database.take() {
+            drop_postgres_database(name);
+        }
         if let Some(file) = &self.sqlite_file {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));

@@ -16,6 +16,8 @@ pub struct GatewayConfig {
     pub body_read_timeout: Duration,
     /// Per-webhook request budget.
     pub rate_limit: RateLimit,
+    /// Proxies in front of the gateway whose `X-Forwarded-For` entries are believed.
+    pub trusted_proxy_hops: usize,
     /// How long a token lookup is reused; changes made anywhere show within this time.
     pub cache_ttl: Duration,
 }
@@ -29,6 +31,7 @@ impl GatewayConfig {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             rate_limit: RateLimit::default(),
+            trusted_proxy_hops: 0,
             cache_ttl: Duration::from_secs(1),
         }
     }

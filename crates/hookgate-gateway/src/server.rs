@@ -8,7 +8,13 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 
-use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
@@ -95,13 +101,14 @@ impl Gateway {
             Some(q) => format!("{}{}?{q}", self.config.public_url, parts.uri.path()),
             None => format!("{}{}", self.config.public_url, parts.uri.path()),
         };
+        let remote_address = client_address(&parts.headers, remote, self.config.trusted_proxy_hops);
         let ingress = IngressRequest {
             method: parts.method,
             path: sub_path,
             query,
             headers: parts.headers,
             body,
-            remote_address: Some(remote.ip()),
+            remote_address: Some(remote_address),
             url,
         };
         let span = tracing::info_span!(
@@ -117,6 +124,28 @@ impl Gateway {
             .await
             .response
     }
+}
+
+/// The caller's address: the peer, or, behind `hops` trusted proxies, the address those
+/// proxies recorded in `X-Forwarded-For` (counted from the right, since a client can
+/// forge the left end).
+fn client_address(headers: &http::HeaderMap, peer: SocketAddr, hops: usize) -> IpAddr {
+    if hops == 0 {
+        return peer.ip();
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    forwarded
+        .len()
+        .checked_sub(hops)
+        .and_then(|index| forwarded.get(index))
+        .and_then(|ip| ip.parse().ok())
+        .unwrap_or_else(|| peer.ip())
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish.
@@ -170,5 +199,26 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("ingress drain timed out");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_are_trusted_only_as_far_as_configured() {
+        let peer: SocketAddr = "10.0.0.9:5000".parse().unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.append("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        headers.append("x-forwarded-for", "10.0.0.2".parse().unwrap());
+        assert_eq!(client_address(&headers, peer, 0).to_string(), "10.0.0.9");
+        assert_eq!(client_address(&headers, peer, 1).to_string(), "10.0.0.2");
+        assert_eq!(client_address(&headers, peer, 2).to_string(), "203.0.113.7");
+        assert_eq!(client_address(&headers, peer, 9).to_string(), "10.0.0.9");
+        assert_eq!(
+            client_address(&http::HeaderMap::new(), peer, 1).to_string(),
+            "10.0.0.9"
+        );
     }
 }

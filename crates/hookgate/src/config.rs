@@ -158,6 +158,11 @@ pub struct Settings {
     #[arg(long, env = "HOOKGATE_RATE_LIMIT_WINDOW", value_name = "HOOKGATE_RATE_LIMIT_WINDOW", default_value = "10s", value_parser = parse_duration)]
     pub rate_limit_window: Duration,
 
+    /// Proxies (load balancers, ingress controllers) in front of the gateway: `remoteAddress`
+    /// is the `X-Forwarded-For` entry that many places from the right. 0 uses the peer address.
+    #[arg(long, env = "HOOKGATE_TRUSTED_PROXY_HOPS", value_name = "HOOKGATE_TRUSTED_PROXY_HOPS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=16))]
+    pub trusted_proxy_hops: u8,
+
     /// How long the gateway reuses a webhook lookup; changes reach every gateway within it.
     #[arg(long, env = "HOOKGATE_CACHE_TTL", value_name = "HOOKGATE_CACHE_TTL", default_value = "1s", value_parser = parse_duration)]
     pub cache_ttl: Duration,

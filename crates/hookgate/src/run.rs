@@ -144,6 +144,7 @@ fn gateway_config(settings: &Settings) -> GatewayConfig {
             window: settings.rate_limit_window,
         },
         cache_ttl: settings.cache_ttl,
+        trusted_proxy_hops: usize::from(settings.trusted_proxy_hops),
         ..GatewayConfig::new(settings.public_url.clone())
     }
 }

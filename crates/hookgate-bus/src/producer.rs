@@ -99,3 +99,34 @@ impl Producer {
         self.inner.client().fetch_metadata(Some(topic), timeout)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_and_scram_properties_are_accepted() {
+        let config = KafkaConfig {
+            properties: [
+                ("security.protocol", "SASL_SSL"),
+                ("sasl.mechanisms", "SCRAM-SHA-512"),
+                ("sasl.username", "hookgate"),
+                ("sasl.password", "secret"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+            ..KafkaConfig::local("127.0.0.1:1")
+        };
+        assert!(Producer::new(&config).is_ok(), "librdkafka must be built with TLS and SASL");
+    }
+
+    #[test]
+    fn unknown_properties_are_a_configuration_error() {
+        let config = KafkaConfig {
+            properties: vec![("no.such.property".to_owned(), "1".to_owned())],
+            ..KafkaConfig::local("127.0.0.1:1")
+        };
+        assert!(matches!(Producer::new(&config), Err(BusError::Config(_))));
+    }
+}

@@ -3,6 +3,8 @@
 use rdkafka::{
     consumer::{BaseConsumer, Consumer},
     message::{Headers, Message},
+    producer::{FutureProducer, FutureRecord},
+    util::Timeout,
     ClientConfig, Offset, TopicPartitionList,
 };
 use std::{
@@ -18,6 +20,21 @@ pub fn brokers() -> String {
 /// A fresh topic name, so tests never see each other's records.
 pub fn unique_topic(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Publishes `value` to `topic`, as a workflow engine replying would.
+pub async fn produce_json(topic: &str, value: &serde_json::Value) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .expect("producer");
+    producer
+        .send(
+            FutureRecord::<(), _>::to(topic).payload(&value.to_string()),
+            Timeout::After(Duration::from_secs(5)),
+        )
+        .await
+        .expect("record published");
 }
 
 /// One record as a consumer sees it.

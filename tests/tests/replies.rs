@@ -11,17 +11,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 async fn reply(topic: &str, value: Value) {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", kafka::brokers())
-        .create()
-        .expect("producer");
-    producer
-        .send(
-            FutureRecord::<(), _>::to(topic).payload(&value.to_string()),
-            Timeout::After(Duration::from_secs(5)),
-        )
-        .await
-        .expect("reply published");
+    kafka::produce_json(topic, &value).await;
 }
 
 fn waiting(timeout_secs: i64) -> pb::Webhook {

@@ -118,7 +118,10 @@ mod tests {
             .collect(),
             ..KafkaConfig::local("127.0.0.1:1")
         };
-        assert!(Producer::new(&config).is_ok(), "librdkafka must be built with TLS and SASL");
+        assert!(
+            Producer::new(&config).is_ok(),
+            "librdkafka must be built with TLS and SASL"
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct GatewayConfig {
     pub rate_limit: RateLimit,
     /// Proxies in front of the gateway whose `X-Forwarded-For` entries are believed.
     pub trusted_proxy_hops: usize,
+    /// How long in-flight requests may run on after shutdown starts.
+    pub drain_timeout: Duration,
     /// How long a token lookup is reused; changes made anywhere show within this time.
     pub cache_ttl: Duration,
 }
@@ -32,6 +34,7 @@ impl GatewayConfig {
             body_read_timeout: Duration::from_secs(30),
             rate_limit: RateLimit::default(),
             trusted_proxy_hops: 0,
+            drain_timeout: Duration::from_secs(30),
             cache_ttl: Duration::from_secs(1),
         }
     }

@@ -19,8 +19,6 @@ use tokio::net::TcpListener;
 use tracing::Instrument;
 
 const WEBHOOK_PREFIX: &str = "/webhooks/";
-/// In-flight requests get this long to finish after shutdown starts.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything a request needs. Shared by all connections.
 pub struct Gateway {
@@ -194,7 +192,7 @@ pub async fn serve(
     }
     drop(listener);
     tracing::info!("ingress draining in-flight requests");
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    if tokio::time::timeout(gateway.config.drain_timeout, graceful.shutdown())
         .await
         .is_err()
     {

@@ -167,6 +167,11 @@ pub struct Settings {
     #[arg(long, env = "HOOKGATE_CACHE_TTL", value_name = "HOOKGATE_CACHE_TTL", default_value = "1s", value_parser = parse_duration)]
     pub cache_ttl: Duration,
 
+    /// On SIGTERM, how long in-flight requests may still run (a request waiting for a workflow
+    /// reply can need up to its reply_timeout).
+    #[arg(long, env = "HOOKGATE_SHUTDOWN_TIMEOUT", value_name = "HOOKGATE_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+
     /// Tracing filter, in `RUST_LOG` syntax.
     #[arg(
         long,

@@ -145,6 +145,7 @@ fn gateway_config(settings: &Settings) -> GatewayConfig {
         },
         cache_ttl: settings.cache_ttl,
         trusted_proxy_hops: usize::from(settings.trusted_proxy_hops),
+        drain_timeout: settings.shutdown_timeout,
         ..GatewayConfig::new(settings.public_url.clone())
     }
 }

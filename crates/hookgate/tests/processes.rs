@@ -256,12 +256,54 @@ async fn sigterm_drains_and_exits_zero() {
             .as_u16(),
         200
     );
+    // A request still waiting for its workflow reply when SIGTERM arrives is answered.
+    let waiting = client
+        .create_webhook(pb::CreateWebhookRequest {
+            parent: "applications/acme".into(),
+            webhook: Some(pb::Webhook {
+                display_name: "in flight".into(),
+                wait_for_reply: true,
+                reply_timeout: Some(prost_types::Duration {
+                    seconds: 20,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create")
+        .into_inner();
+    let url = waiting.url.clone();
+    let in_flight = tokio::spawn(async move { http::post(&url, &[], "late").await });
+    let reader = kafka::Reader::new(&kafka::brokers(), &topic);
+    let reply_id = tokio::task::spawn_blocking(move || reader.read(2, Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .into_iter()
+        .find_map(|r| r.value["data"]["replyId"].as_str().map(str::to_owned))
+        .expect("the waiting request was published");
+
     let pid = process.0.id().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
     assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        std::net::TcpStream::connect(http_addr).is_err(),
+        "the ingress must stop accepting"
+    );
+    let reply = serde_json::json!({"replyId": reply_id, "statusCode": 202, "body": "finished"});
+    kafka::produce_json(&format!("{topic}-replies"), &reply).await;
+    let answer = tokio::time::timeout(Duration::from_secs(15), in_flight)
+        .await
+        .expect("the in-flight request was answered")
+        .unwrap();
+    assert_eq!(
+        (answer.status.as_u16(), answer.text().as_str()),
+        (202, "finished")
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(status) = process.0.try_wait().expect("wait") {

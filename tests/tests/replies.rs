@@ -2,11 +2,6 @@
 
 use hookgate_proto::v1 as pb;
 use hookgate_tests::{http, kafka, Stack, StackOptions, TestDb};
-use rdkafka::{
-    producer::{FutureProducer, FutureRecord},
-    util::Timeout,
-    ClientConfig,
-};
 use serde_json::{json, Value};
 use std::time::Duration;
 

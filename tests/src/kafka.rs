@@ -43,6 +43,8 @@ pub struct Record {
     pub key: String,
     pub headers: BTreeMap<String, String>,
     pub value: serde_json::Value,
+    /// The value's bytes as stored, for checks that parsing would blur.
+    pub raw_value: Vec<u8>,
     pub partition: i32,
     pub offset: i64,
 }
@@ -100,6 +102,7 @@ impl Reader {
                 headers,
                 value: serde_json::from_slice(message.payload().unwrap_or_default())
                     .expect("record value is JSON"),
+                raw_value: message.payload().unwrap_or_default().to_vec(),
                 partition: message.partition(),
                 offset: message.offset(),
             });

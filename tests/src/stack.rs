@@ -80,7 +80,7 @@ impl Stack {
             rate_limit: options.rate_limit,
             ..GatewayConfig::new(public_url.clone())
         };
-        let mut pipeline = Pipeline::new(producer.clone(), config.rate_limit, metrics.clone());
+        let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone());
         if options.create_topics {
             let router = hookgate_bus::ReplyRouter::start(&kafka)
                 .await

@@ -458,6 +458,62 @@ async fn update_masks() {
 }
 
 #[tokio::test]
+async fn star_updates_keep_secrets_they_do_not_carry() {
+    for_each_backend(|db| async move {
+        let server = ApiServer::start(&db).await;
+        let mut client = server.client().await;
+        let created = create(
+            &mut client,
+            "acme",
+            pb::Webhook {
+                verification_type: pb::VerificationType::Github as i32,
+                signing_secret: "gh-secret".into(),
+                basic_auth_username: "user".into(),
+                basic_auth_password: "pass".into(),
+                ..webhook("secretive")
+            },
+        )
+        .await
+        .unwrap();
+        // Read, modify, write back with `*`: the secrets come back empty from reads.
+        let edited = pb::Webhook {
+            display_name: "renamed".into(),
+            ..created.clone()
+        };
+        let star = |webhook: pb::Webhook| pb::UpdateWebhookRequest {
+            webhook: Some(webhook),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["*".into()],
+            }),
+        };
+        let updated = client
+            .update_webhook(star(edited))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(updated.display_name, "renamed");
+        assert!(updated.has_signing_secret && updated.has_basic_auth_password);
+        // Naming a path clears it.
+        let cleared = client
+            .update_webhook(pb::UpdateWebhookRequest {
+                webhook: Some(pb::Webhook {
+                    name: created.name.clone(),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["basic_auth_password".into()],
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!cleared.has_basic_auth_password);
+        assert!(cleared.has_signing_secret);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn stale_etags_abort_updates_and_deletes() {
     for_each_backend(|db| async move {
         let server = ApiServer::start(&db).await;

@@ -591,7 +591,8 @@ async fn test_webhook_publishes_a_test_record() {
     assert_eq!(reply.body, r#"{"success":true}"#);
     assert_eq!(reply.headers["content-type"], "application/json");
     assert_eq!(reply.topic, stack.options.topic);
-    let record = stack.reader().one();
+    let reader = stack.reader();
+    let record = reader.one();
     assert_eq!(record.value["id"], reply.event_id.as_str());
     assert_eq!(
         (record.partition, record.offset),
@@ -614,6 +615,35 @@ async fn test_webhook_publishes_a_test_record() {
         .await
         .unwrap_err();
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+
+    let oversized = client
+        .test_webhook(pb::TestWebhookRequest {
+            name: hook.name.clone(),
+            body: "x".repeat(stack.options.max_body_bytes + 1),
+            headers: [("content-type".to_owned(), "text/plain".to_owned())].into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(oversized.status_code, 413, "{}", oversized.body);
+    assert!(oversized.event_id.is_empty());
+    reader.assert_none(QUIET);
+}
+
+#[tokio::test]
+async fn json_bodies_reach_kafka_exactly_as_sent() {
+    let (stack, _db) = stack().await;
+    let hook = stack.create("acme", webhook("fidelity")).await;
+    let body = r#"{"zeta":1,"alpha":12345678901234567890123456789,"price":1.10,"nested":{"b":[],"a":null}}"#;
+    let reply = http::post(&hook.url, &[("content-type", "application/json")], body).await;
+    assert_success(&reply, 200);
+    let record = stack.reader().one();
+    let raw = String::from_utf8(record.raw_value).unwrap();
+    assert!(
+        raw.contains(&format!(r#""body":{body}"#)),
+        "key order and number precision must survive: {raw}"
+    );
 }
 
 #[tokio::test]

@@ -22,6 +22,9 @@ pub const WRITABLE: [&str; 11] = [
     "basic_auth_password",
 ];
 
+/// Written but never returned.
+const INPUT_ONLY: [&str; 2] = ["signing_secret", "basic_auth_password"];
+
 const OUTPUT_ONLY: [&str; 7] = [
     "name",
     "url",
@@ -53,7 +56,13 @@ pub fn resolve_paths(
             .collect());
     }
     if paths.iter().any(|p| p == "*") {
-        return Ok(WRITABLE.to_vec());
+        // Secrets are never read back, so a read-modify-write with `*` carries them empty;
+        // that must not wipe them. Clearing one takes naming its path.
+        return Ok(WRITABLE
+            .iter()
+            .copied()
+            .filter(|p| !INPUT_ONLY.contains(p) || is_populated(message, p))
+            .collect());
     }
     let mut resolved = Vec::new();
     let mut violations = Vec::new();
@@ -191,14 +200,26 @@ mod tests {
     }
 
     #[test]
-    fn star_means_every_writable_field() {
+    fn star_means_every_writable_field_but_unsent_secrets() {
         let mask = prost_types::FieldMask {
             paths: vec!["*".into()],
         };
+        let without_secrets: Vec<_> = WRITABLE
+            .into_iter()
+            .filter(|p| !INPUT_ONLY.contains(p))
+            .collect();
         assert_eq!(
             resolve_paths(&message(), Some(&mask)).unwrap(),
-            WRITABLE.to_vec()
+            without_secrets,
+            "empty secrets are kept, not cleared"
         );
+        let with_secret = pb::Webhook {
+            signing_secret: "s".into(),
+            ..message()
+        };
+        let paths = resolve_paths(&with_secret, Some(&mask)).unwrap();
+        assert!(paths.contains(&"signing_secret"));
+        assert!(!paths.contains(&"basic_auth_password"));
     }
 
     #[test]

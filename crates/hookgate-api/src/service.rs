@@ -119,7 +119,17 @@ impl WebhookApi {
             .webhook
             .as_ref()
             .ok_or_else(|| Error::invalid("webhook", "is required"))?;
-        let current = self.load(&request, &message.name, "webhook.name").await?;
+        let updated =
+            last_write_wins(&message.etag, || self.update_once(&request, message)).await?;
+        Ok(self.reply(&updated))
+    }
+
+    async fn update_once(
+        &self,
+        request: &Request<pb::UpdateWebhookRequest>,
+        message: &pb::Webhook,
+    ) -> Result<Webhook, Error> {
+        let current = self.load(request, &message.name, "webhook.name").await?;
         current.check_etag(&message.etag)?;
         let paths = mask::resolve_paths(message, request.get_ref().update_mask.as_ref())?;
         let mut spec = current.spec.clone();
@@ -127,17 +137,22 @@ impl WebhookApi {
         spec.validate("webhook")?;
         let updated = self.store.update(&current, spec).await?;
         tracing::info!(webhook = %updated.name, fields = ?paths, "webhook updated");
-        Ok(self.reply(&updated))
+        Ok(updated)
     }
 
     async fn delete(
         &self,
         request: Request<pb::DeleteWebhookRequest>,
     ) -> Result<Response<()>, Error> {
-        let current = self.load(&request, &request.get_ref().name, "name").await?;
-        current.check_etag(&request.get_ref().etag)?;
-        self.store.delete(&current).await?;
-        tracing::info!(webhook = %current.name, "webhook deleted");
+        let message = request.get_ref();
+        last_write_wins(&message.etag, || async {
+            let current = self.load(&request, &message.name, "name").await?;
+            current.check_etag(&message.etag)?;
+            self.store.delete(&current).await?;
+            tracing::info!(webhook = %current.name, "webhook deleted");
+            Ok(())
+        })
+        .await?;
         Ok(Response::new(()))
     }
 
@@ -159,10 +174,34 @@ impl WebhookApi {
         &self,
         request: Request<pb::RotateWebhookUrlRequest>,
     ) -> Result<Response<pb::Webhook>, Error> {
-        let current = self.load(&request, &request.get_ref().name, "name").await?;
-        let rotated = self.store.rotate_token(&current).await?;
+        let rotated = last_write_wins("", || async {
+            let current = self.load(&request, &request.get_ref().name, "name").await?;
+            self.store.rotate_token(&current).await
+        })
+        .await?;
         tracing::info!(webhook = %rotated.name, "webhook url rotated");
         Ok(self.reply(&rotated))
+    }
+}
+
+/// Without a client etag a write means "last one wins", so losing a race to a concurrent
+/// write is retried on fresh data instead of surfacing as ABORTED.
+async fn last_write_wins<T, Attempt>(
+    client_etag: &str,
+    mut attempt: impl FnMut() -> Attempt,
+) -> Result<T, Error>
+where
+    Attempt: std::future::Future<Output = Result<T, Error>>,
+{
+    const RETRIES: usize = 3;
+    let mut retries = 0;
+    loop {
+        match attempt().await {
+            Err(Error::EtagMismatch(_)) if client_etag.is_empty() && retries < RETRIES => {
+                retries += 1;
+            }
+            outcome => return outcome,
+        }
     }
 }
 

@@ -35,8 +35,8 @@ impl Producer {
                 // Batches fill for a few ms under load; a lone request waits at most this long.
                 ("linger.ms", "2".into()),
                 ("compression.type", "lz4".into()),
-                // The bounded queue: when it is full, `send` waits (backpressure) until the
-                // request deadline rather than failing at once.
+                // The bounded queue: when it is full, `send` waits (backpressure) for up to
+                // half the request deadline rather than failing at once.
                 ("queue.buffering.max.messages", "100000".into()),
                 ("queue.buffering.max.kbytes", "262144".into()),
                 ("message.timeout.ms", timeout_ms),
@@ -69,11 +69,16 @@ impl Producer {
             .key(record.key.as_bytes())
             .payload(&record.value)
             .headers(headers);
-        let send = self.inner.send(message, Timeout::After(self.timeout));
-        match tokio::time::timeout(self.timeout, send).await {
-            Err(_) => Err(BusError::Timeout(self.timeout)),
-            Ok(Err((error, _))) => Err(BusError::Publish(error)),
-            Ok(Ok(delivery)) => Ok(Delivery {
+        // No timer of our own around the delivery: librdkafka fails a queued record once
+        // `message.timeout.ms` (the request deadline) has passed, so the delivery report is
+        // the one verdict, and a record is never acknowledged after we have answered 503.
+        match self
+            .inner
+            .send(message, Timeout::After(self.timeout / 2))
+            .await
+        {
+            Err((error, _)) => Err(BusError::Publish(error)),
+            Ok(delivery) => Ok(Delivery {
                 topic: self.topic.clone(),
                 partition: delivery.partition,
                 offset: delivery.offset,

@@ -5,21 +5,32 @@
 //! `replyId` wins; later ones find nobody waiting and are dropped.
 
 use crate::{BusError, KafkaConfig};
-use rdkafka::{consumer::StreamConsumer, Message, Offset};
+use rdkafka::{
+    consumer::{Consumer, StreamConsumer},
+    Message, Offset, TopicPartitionList,
+};
 use serde_json::Value;
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 use tokio::sync::oneshot;
 
 type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>>;
 
+/// How often the reply topic is checked for partitions added since start-up.
+const PARTITION_CHECK: Duration = Duration::from_secs(30);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
 /// Reads the reply topic and hands each reply to its waiting request.
 #[derive(Clone)]
 pub struct ReplyRouter {
     waiters: Waiters,
+    reading: Arc<AtomicBool>,
 }
 
 /// A request's claim on its reply; dropping it stops waiting.
@@ -46,33 +57,84 @@ impl Drop for PendingReply {
 }
 
 impl ReplyRouter {
-    /// Starts reading `config.reply_topic` from its current end.
+    fn idle() -> Self {
+        Self {
+            waiters: Arc::default(),
+            reading: Arc::default(),
+        }
+    }
+
+    /// Starts reading `config.reply_topic` from its current end; fails when Kafka or the
+    /// topic cannot be reached.
     pub async fn start(config: &KafkaConfig) -> Result<Self, BusError> {
         let consumer =
             crate::consumer::whole_topic(config, &config.reply_topic, Offset::End).await?;
-        let waiters: Waiters = Arc::default();
-        tokio::spawn(route(consumer, waiters.clone()));
-        tracing::info!(topic = %config.reply_topic, "reading workflow replies");
-        Ok(Self { waiters })
+        let router = Self::idle();
+        router.spawn_route(consumer, config.reply_topic.clone());
+        Ok(router)
     }
 
-    /// Registers interest in `reply_id`; call before publishing so a fast reply is not missed.
-    pub fn register(&self, reply_id: &str) -> PendingReply {
+    /// Like [`ReplyRouter::start`], but never fails: a process that starts while Kafka is
+    /// away keeps trying, and answers `wait_for_reply` requests with 503 until it reads.
+    pub fn start_in_background(config: &KafkaConfig) -> Self {
+        let router = Self::idle();
+        let config = config.clone();
+        let starting = router.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(500);
+            loop {
+                let topic = &config.reply_topic;
+                match crate::consumer::whole_topic(&config, topic, Offset::End).await {
+                    Ok(consumer) => return starting.spawn_route(consumer, topic.clone()),
+                    Err(error) => tracing::warn!(
+                        %error,
+                        retry_in = ?delay,
+                        "workflow replies unavailable: wait_for_reply webhooks answer 503"
+                    ),
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(MAX_RETRY_DELAY);
+            }
+        });
+        router
+    }
+
+    fn spawn_route(&self, consumer: Arc<StreamConsumer>, topic: String) {
+        self.reading.store(true, Ordering::Release);
+        tracing::info!(%topic, "reading workflow replies");
+        tokio::spawn(route(consumer, topic, self.waiters.clone()));
+    }
+
+    /// Registers interest in `reply_id`; call before publishing so a fast reply is not
+    /// missed. `None` while the reply topic is not being read yet.
+    pub fn register(&self, reply_id: &str) -> Option<PendingReply> {
+        if !self.reading.load(Ordering::Acquire) {
+            return None;
+        }
         let (sender, receiver) = oneshot::channel();
         if let Ok(mut waiters) = self.waiters.lock() {
             waiters.insert(reply_id.to_owned(), sender);
         }
-        PendingReply {
+        Some(PendingReply {
             reply_id: reply_id.to_owned(),
             waiters: self.waiters.clone(),
             receiver: Some(receiver),
-        }
+        })
     }
 }
 
-async fn route(consumer: Arc<StreamConsumer>, waiters: Waiters) {
+async fn route(consumer: Arc<StreamConsumer>, topic: String, waiters: Waiters) {
+    let mut partition_check = tokio::time::interval(PARTITION_CHECK);
+    partition_check.tick().await;
     loop {
-        let message = match consumer.recv().await {
+        let message = tokio::select! {
+            message = consumer.recv() => message,
+            _ = partition_check.tick() => {
+                follow_new_partitions(&consumer, &topic).await;
+                continue;
+            }
+        };
+        let message = match message {
             Ok(message) => message,
             Err(error) => {
                 tracing::warn!(%error, "reply topic read failed");
@@ -97,5 +159,50 @@ async fn route(consumer: Arc<StreamConsumer>, waiters: Waiters) {
         if let Some(waiter) = waiter {
             let _ = waiter.send(value);
         }
+    }
+}
+
+/// Adds partitions created since the assignment, read from their beginning (all they hold
+/// was written after this process started), keeping the positions of the others.
+async fn follow_new_partitions(consumer: &Arc<StreamConsumer>, topic: &str) {
+    let for_metadata = consumer.clone();
+    let name = topic.to_owned();
+    let metadata = tokio::task::spawn_blocking(move || {
+        for_metadata.fetch_metadata(Some(&name), Duration::from_secs(5))
+    })
+    .await;
+    let Ok(Ok(metadata)) = metadata else {
+        return;
+    };
+    let (Ok(mut assignment), Ok(positions)) = (consumer.assignment(), consumer.position()) else {
+        return;
+    };
+    let partitions = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions());
+    let mut added = 0;
+    for partition in partitions {
+        if assignment.find_partition(topic, partition.id()).is_none() {
+            let _ = assignment.add_partition_offset(topic, partition.id(), Offset::Beginning);
+            added += 1;
+        }
+    }
+    if added == 0 {
+        return;
+    }
+    let mut updated = TopicPartitionList::new();
+    for element in assignment.elements() {
+        let offset = positions
+            .find_partition(topic, element.partition())
+            .map(|p| p.offset())
+            .filter(|o| matches!(o, Offset::Offset(_)))
+            .unwrap_or(element.offset());
+        let _ = updated.add_partition_offset(topic, element.partition(), offset);
+    }
+    match consumer.assign(&updated) {
+        Ok(()) => tracing::info!(%topic, added, "reading new reply partitions"),
+        Err(error) => tracing::warn!(%error, %topic, "could not read new reply partitions"),
     }
 }

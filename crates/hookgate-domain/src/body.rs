@@ -2,25 +2,38 @@
 
 use base64::Engine;
 use bytes::Bytes;
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::{value::RawValue, Map, Value};
+
+/// The record's `body`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum BodyValue {
+    /// A JSON body, embedded as sent: key order, number precision and duplicate keys are
+    /// the sender's, which a round trip through `Value` would not keep.
+    Json(Box<RawValue>),
+    Parsed(Value),
+}
 
 /// The parsed body, and `Some("base64")` when it had to be encoded.
 pub struct ParsedBody {
-    pub value: Value,
+    pub value: BodyValue,
     pub encoding: Option<&'static str>,
 }
 
 impl ParsedBody {
     fn plain(value: Value) -> Self {
         Self {
-            value,
+            value: BodyValue::Parsed(value),
             encoding: None,
         }
     }
 
     fn base64(body: &[u8]) -> Self {
         Self {
-            value: Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+            value: BodyValue::Parsed(Value::String(
+                base64::engine::general_purpose::STANDARD.encode(body),
+            )),
             encoding: Some("base64"),
         }
     }
@@ -55,7 +68,10 @@ pub async fn parse(content_type: Option<&str>, body: &Bytes) -> ParsedBody {
     let media = media_type(content_type);
     if is_json(&media) {
         return match serde_json::from_slice(body) {
-            Ok(value) => ParsedBody::plain(value),
+            Ok(raw) => ParsedBody {
+                value: BodyValue::Json(raw),
+                encoding: None,
+            },
             Err(_) => ParsedBody::verbatim(body),
         };
     }
@@ -132,7 +148,28 @@ mod tests {
 
     async fn parsed(content_type: Option<&str>, body: &[u8]) -> (Value, Option<&'static str>) {
         let p = parse(content_type, &Bytes::copy_from_slice(body)).await;
-        (p.value, p.encoding)
+        (serde_json::to_value(&p.value).unwrap(), p.encoding)
+    }
+
+    async fn serialised(content_type: &str, body: &str) -> String {
+        let p = parse(Some(content_type), &Bytes::copy_from_slice(body.as_bytes())).await;
+        serde_json::to_string(&p.value).unwrap()
+    }
+
+    #[tokio::test]
+    async fn json_is_embedded_as_sent() {
+        let body = r#"{"z":1,"a":12345678901234567890123,"f":1.10}"#;
+        assert_eq!(serialised("application/json", body).await, body);
+        assert_eq!(
+            serialised("application/json", " [1, 2] \n").await,
+            "[1, 2]",
+            "surrounding whitespace is not part of the value"
+        );
+        assert_eq!(
+            serialised("application/json", "[1] [2]").await,
+            r#""[1] [2]""#,
+            "two documents are not JSON: kept as text"
+        );
     }
 
     #[tokio::test]

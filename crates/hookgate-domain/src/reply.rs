@@ -39,13 +39,14 @@ pub fn reply_id(value: &Value) -> Option<&str> {
 }
 
 /// Turns `{"replyId", "statusCode", "headers", "body"}` into a reply; `None` when the
-/// message cannot be answered with (bad status, oversized body).
+/// message cannot be answered with (bad status, oversized body). A 1xx status is interim
+/// in HTTP and cannot be a final answer, so it counts as bad.
 pub fn to_reply(value: &Value) -> Option<WorkflowReply> {
     let status = match value.get("statusCode") {
         None | Some(Value::Null) => 200,
         Some(code) => u16::try_from(code.as_u64()?)
             .ok()
-            .filter(|c| (100..=599).contains(c))?,
+            .filter(|c| (200..=599).contains(c))?,
     };
     let mut content_type = "application/json";
     let mut headers = Vec::new();
@@ -114,6 +115,7 @@ mod tests {
     #[test]
     fn bad_status_and_oversized_bodies_are_refused() {
         assert!(to_reply(&json!({"statusCode": 42})).is_none());
+        assert!(to_reply(&json!({"statusCode": 101})).is_none());
         assert!(to_reply(&json!({"body": "x".repeat(MAX_REPLY_BODY + 1)})).is_none());
         assert_eq!(reply_id(&json!({"replyId": "abc"})), Some("abc"));
         assert_eq!(reply_id(&json!({"replyId": 1})), None);

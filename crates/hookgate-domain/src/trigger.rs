@@ -63,7 +63,7 @@ struct Data<'a> {
     path: &'a str,
     query: Map<String, Value>,
     headers: Map<String, Value>,
-    body: Value,
+    body: body::BodyValue,
     #[serde(skip_serializing_if = "Option::is_none")]
     body_encoding: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]

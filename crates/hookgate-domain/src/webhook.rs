@@ -215,11 +215,13 @@ impl WebhookSpec {
         }
     }
 
-    /// The status of the default reply.
+    /// The status of the default reply. A 1xx code is interim in HTTP and cannot end a
+    /// request (hyper would turn it into a 500 after the record was published), so such
+    /// webhooks answer 200.
     pub fn success_status(&self) -> u16 {
         match (self.verification_type, self.response_code) {
             (VerificationType::Fitbit, _) => 204,
-            (_, 0) => 200,
+            (_, 0..=199) => 200,
             (_, code) => code,
         }
     }
@@ -408,6 +410,15 @@ mod tests {
             ..valid()
         };
         assert_eq!(fitbit.success_status(), 204);
+        let interim = WebhookSpec {
+            response_code: 101,
+            ..valid()
+        };
+        assert!(
+            interim.validate("webhook").is_ok(),
+            "100 to 599 are accepted"
+        );
+        assert_eq!(interim.success_status(), 200);
     }
 
     #[test]

@@ -5,7 +5,18 @@ use governor::{
     DefaultKeyedRateLimiter, Quota,
 };
 use hookgate_domain::Error;
-use std::{num::NonZeroU32, sync::Arc, time::Duration};
+use std::{
+    num::NonZeroU32,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+/// Idle webhooks are forgotten once per this many admissions, so the table stays bounded
+/// in every process that admits requests (gateways and `TestWebhook` alike).
+const FORGET_IDLE_EVERY: u64 = 10_000;
 
 /// `requests` per `window`, with bursts up to `requests`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +38,7 @@ impl Default for RateLimit {
 pub(crate) struct Limiter {
     buckets: Arc<DefaultKeyedRateLimiter<String>>,
     clock: DefaultClock,
+    admissions: Arc<AtomicU64>,
 }
 
 impl Limiter {
@@ -38,10 +50,16 @@ impl Limiter {
         Self {
             buckets: Arc::new(DefaultKeyedRateLimiter::keyed(quota)),
             clock: DefaultClock::default(),
+            admissions: Arc::default(),
         }
     }
 
     pub(crate) fn admit(&self, webhook_id: &str) -> Result<(), Error> {
+        if self.admissions.fetch_add(1, Ordering::Relaxed) % FORGET_IDLE_EVERY
+            == FORGET_IDLE_EVERY - 1
+        {
+            self.forget_idle();
+        }
         match self.buckets.check_key(&webhook_id.to_owned()) {
             Ok(()) => Ok(()),
             Err(not_until) => {
@@ -54,7 +72,7 @@ impl Limiter {
     }
 
     /// Forgets idle webhooks so the table does not grow without bound.
-    pub(crate) fn forget_idle(&self) {
+    fn forget_idle(&self) {
         self.buckets.retain_recent();
         self.buckets.shrink_to_fit();
     }

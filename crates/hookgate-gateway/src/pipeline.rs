@@ -1,7 +1,7 @@
 //! One request's way from "the webhook is known" to "the caller has an answer", shared by
 //! the HTTP server and the `TestWebhook` RPC.
 
-use crate::{limiter::Limiter, response, Metrics, RateLimit};
+use crate::{limiter::Limiter, response, GatewayConfig, Metrics};
 use bytes::Bytes;
 use chrono::Utc;
 use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
@@ -62,15 +62,17 @@ pub struct Pipeline {
     producer: Producer,
     replies: Option<ReplyRouter>,
     limiter: Limiter,
+    max_body_bytes: usize,
     metrics: Metrics,
 }
 
 impl Pipeline {
-    pub fn new(producer: Producer, rate_limit: RateLimit, metrics: Metrics) -> Self {
+    pub fn new(producer: Producer, config: &GatewayConfig, metrics: Metrics) -> Self {
         Self {
             producer,
             replies: None,
-            limiter: Limiter::new(rate_limit),
+            limiter: Limiter::new(config.rate_limit),
+            max_body_bytes: config.max_body_bytes,
             metrics,
         }
     }
@@ -86,18 +88,19 @@ impl Pipeline {
         self.limiter.admit(&webhook.name.webhook_id)
     }
 
-    pub(crate) fn forget_idle(&self) {
-        self.limiter.forget_idle();
-    }
-
     pub fn producer(&self) -> &Producer {
         &self.producer
     }
 
-    /// The `TestWebhook` path: the budget, then everything but handshakes.
+    /// The `TestWebhook` path: the budget and the body limit, then everything but
+    /// handshakes.
     pub async fn test(&self, webhook: &Webhook, request: &IngressRequest) -> Outcome {
         if let Err(error) = self.admit(webhook) {
             return Outcome::error(&error, webhook);
+        }
+        if request.body.len() > self.max_body_bytes {
+            let limit = self.max_body_bytes;
+            return Outcome::error(&Error::PayloadTooLarge { limit }, webhook);
         }
         self.handle(webhook, request, true).await
     }
@@ -147,7 +150,13 @@ impl Pipeline {
         let reply_id = spec.wait_for_reply.then(token::new_event_id);
         // Registered before publishing, so a workflow that answers at once is not missed.
         let pending = match (&reply_id, &self.replies) {
-            (Some(id), Some(router)) => Some(router.register(id)),
+            (Some(id), Some(router)) => match router.register(id) {
+                Some(pending) => Some(pending),
+                None => {
+                    let error = Error::Unavailable("workflow replies are not read yet".into());
+                    return Outcome::error(&error, webhook);
+                }
+            },
             (Some(_), None) => {
                 let error =
                     Error::Unavailable("workflow replies are not available in this process".into());

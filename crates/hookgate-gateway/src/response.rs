@@ -28,7 +28,8 @@ pub(crate) fn from_error(error: &Error, basic_auth: bool) -> Response<Bytes> {
     if let Some(wait) = error.retry_after() {
         headers.insert(
             header::RETRY_AFTER,
-            HeaderValue::from(wait.as_secs().max(1)),
+            // Rounded up: a client that waits the advertised whole seconds must find budget.
+            HeaderValue::from((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)),
         );
     }
     if basic_auth && status == 401 {

@@ -159,7 +159,6 @@ pub async fn serve(
         .keep_alive(true);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut housekeeping = tokio::time::interval(Duration::from_secs(60));
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -171,10 +170,6 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = housekeeping.tick() => {
-                gateway.pipeline.forget_idle();
-                continue;
-            }
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);

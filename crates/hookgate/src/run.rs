@@ -151,8 +151,8 @@ fn gateway_config(settings: &Settings) -> GatewayConfig {
 }
 
 /// Flips to `true` on SIGTERM or Ctrl-C.
-fn shutdown_signal() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
+/// Flips `stop` on SIGTERM or Ctrl-C.
+fn stop_on_signal(stop: Arc<watch::Sender<bool>>) {
     tokio::spawn(async move {
         let ctrl_c = tokio::signal::ctrl_c();
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -167,9 +167,8 @@ fn shutdown_signal() -> watch::Receiver<bool> {
             }
         }
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
-        let _ = tx.send(true);
+        let _ = stop.send(true);
     });
-    rx
 }
 
 async fn stopped(mut rx: watch::Receiver<bool>) {
@@ -222,29 +221,30 @@ async fn run(
     let mut registry = Registry::with_prefix("hookgate");
     let metrics = Metrics::new(&mut registry);
     let config = gateway_config(&settings);
-    let mut pipeline = Pipeline::new(producer.clone(), config.rate_limit, metrics.clone());
-    match hookgate_bus::ReplyRouter::start(&kafka).await {
-        Ok(router) => pipeline = pipeline.with_replies(router),
-        Err(error) => {
-            tracing::warn!(%error, "workflow replies unavailable: wait_for_reply webhooks will answer 503")
-        }
-    }
-    let stop = shutdown_signal();
-    let mut tasks = JoinSet::new();
+    let pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
+        .with_replies(hookgate_bus::ReplyRouter::start_in_background(&kafka));
+    let (stop_sender, stop) = watch::channel(false);
+    let stop_sender = Arc::new(stop_sender);
+    stop_on_signal(stop_sender.clone());
+    let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
     let admin = Admin {
         registry,
         checks: readiness(&store, &producer, &kafka),
     };
-    tasks.spawn(admin.serve(admin_listener, stopped(stop.clone())));
+    let admin_stop = stopped(stop.clone());
+    tasks.spawn(async move {
+        admin.serve(admin_listener, admin_stop).await;
+        Ok(())
+    });
     if let (Some(listener), Some(authorizer)) = (grpc, authorizer) {
         let api = WebhookApi::new(store.clone(), settings.public_url.clone(), authorizer)
             .with_tester(pipeline.clone());
         let stop = stop.clone();
         tasks.spawn(async move {
-            if let Err(error) = hookgate_api::serve(listener, api, stopped(stop)).await {
-                tracing::error!(%error, "grpc server failed");
-            }
+            hookgate_api::serve(listener, api, stopped(stop))
+                .await
+                .context("the gRPC server failed")
         });
     }
     if let Some(listener) = http {
@@ -254,11 +254,11 @@ async fn run(
             config,
             metrics,
         });
-        tasks.spawn(hookgate_gateway::serve(
-            listener,
-            gateway,
-            stopped(stop.clone()),
-        ));
+        let gateway_stop = stopped(stop.clone());
+        tasks.spawn(async move {
+            hookgate_gateway::serve(listener, gateway, gateway_stop).await;
+            Ok(())
+        });
     }
     tracing::info!(
         grpc = roles.api.then(|| settings.grpc_addr.to_string()),
@@ -267,11 +267,35 @@ async fn run(
         public_url = %settings.public_url,
         "hookgate listening"
     );
-    while tasks.join_next().await.is_some() {}
-    producer
-        .flush(FLUSH_TIMEOUT)
-        .await
-        .context("flushing the Kafka producer")?;
-    tracing::info!("stopped");
-    Ok(())
+    // A server that ends before shutdown was asked for takes the others down with it, so
+    // an orchestrator restarts the process instead of it running half-alive.
+    let mut failure = None;
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined
+            .map_err(anyhow::Error::from)
+            .and_then(|served| served);
+        let unasked = !*stop.borrow();
+        if let Err(error) = outcome {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "a server failed; shutting down"
+            );
+            failure.get_or_insert(error);
+        } else if unasked {
+            failure.get_or_insert_with(|| anyhow::anyhow!("a server stopped unexpectedly"));
+        }
+        let _ = stop_sender.send(true);
+    }
+    // Every request has had its answer by now, so a record still queued here was already
+    // answered 503: worth a warning, not a failed exit.
+    if let Err(error) = producer.flush(FLUSH_TIMEOUT).await {
+        tracing::warn!(%error, "kafka producer not flushed at shutdown");
+    }
+    match failure {
+        Some(error) => Err(error),
+        None => {
+            tracing::info!("stopped");
+            Ok(())
+        }
+    }
 }

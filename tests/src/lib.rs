@@ -1,6 +1,7 @@
 //! The test harness: every test runs the real server on `127.0.0.1:0` and talks to it
 //! as a client would, once per storage backend.
 
+pub mod alexa;
 pub mod db;
 pub mod grpc;
 pub mod http;

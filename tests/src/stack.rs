@@ -21,6 +21,8 @@ pub struct StackOptions {
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
+    /// Checks Alexa signatures against a test CA instead of Amazon's chains.
+    pub alexa: Option<hookgate_gateway::AlexaVerifier>,
 }
 
 impl Default for StackOptions {
@@ -37,6 +39,7 @@ impl Default for StackOptions {
             request_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
+            alexa: None,
         }
     }
 }
@@ -81,6 +84,9 @@ impl Stack {
             ..GatewayConfig::new(public_url.clone())
         };
         let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone());
+        if let Some(verifier) = options.alexa.clone() {
+            pipeline = pipeline.with_alexa(verifier);
+        }
         if options.create_topics {
             let router = hookgate_bus::ReplyRouter::start(&kafka)
                 .await

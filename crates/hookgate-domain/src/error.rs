@@ -19,7 +19,7 @@ impl FieldViolation {
 }
 
 /// Every failure hookgate reports to a caller, gRPC or HTTP.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("invalid argument: {}", describe(.0))]
     InvalidArgument(Vec<FieldViolation>),

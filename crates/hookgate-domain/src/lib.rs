@@ -3,6 +3,7 @@
 //! Nothing here does I/O.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod alexa;
 pub mod body;
 pub mod error;
 pub mod ingress;

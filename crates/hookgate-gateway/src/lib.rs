@@ -3,6 +3,7 @@
 //! has acknowledged it.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod alexa;
 mod cache;
 mod config;
 mod limiter;
@@ -12,6 +13,7 @@ mod response;
 mod server;
 mod trace;
 
+pub use alexa::{AlexaVerifier, ChainFuture, ChainSource};
 pub use cache::WebhookCache;
 pub use config::GatewayConfig;
 pub use limiter::RateLimit;

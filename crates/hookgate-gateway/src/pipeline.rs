@@ -1,14 +1,14 @@
 //! One request's way from "the webhook is known" to "the caller has an answer", shared by
 //! the HTTP server and the `TestWebhook` RPC.
 
-use crate::{limiter::Limiter, response, GatewayConfig, Metrics};
+use crate::{limiter::Limiter, response, AlexaVerifier, GatewayConfig, Metrics};
 use bytes::Bytes;
 use chrono::Utc;
 use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
 use hookgate_domain::{
     ingress::{self, Reply},
     reply,
-    signature::{self, SignedRequest},
+    signature::{self, SignedRequest, Verdict},
     token,
     trigger::{self, InboundRequest, RecordContext},
     Error, Webhook,
@@ -63,6 +63,7 @@ pub struct Pipeline {
     replies: Option<ReplyRouter>,
     limiter: Limiter,
     max_body_bytes: usize,
+    alexa: Option<AlexaVerifier>,
     metrics: Metrics,
 }
 
@@ -73,8 +74,19 @@ impl Pipeline {
             replies: None,
             limiter: Limiter::new(config.rate_limit),
             max_body_bytes: config.max_body_bytes,
+            alexa: AlexaVerifier::amazon()
+                .inspect_err(|error| {
+                    tracing::error!(%error, "alexa verification unavailable: tls setup failed")
+                })
+                .ok(),
             metrics,
         }
+    }
+
+    /// Checks Alexa signatures with `verifier` instead of Amazon's published chains.
+    pub fn with_alexa(mut self, verifier: AlexaVerifier) -> Self {
+        self.alexa = Some(verifier);
+        self
     }
 
     /// Enables `wait_for_reply` webhooks, answered from `router`.
@@ -86,6 +98,24 @@ impl Pipeline {
     /// Spends one request of the webhook's budget; called before the body is read.
     pub fn admit(&self, webhook: &Webhook) -> Result<(), Error> {
         self.limiter.admit(&webhook.name.webhook_id)
+    }
+
+    async fn verify_signature(
+        &self,
+        spec: &hookgate_domain::WebhookSpec,
+        signed: &SignedRequest<'_>,
+    ) -> Result<Option<&'static str>, Error> {
+        match signature::verify(spec, signed)? {
+            Verdict::Unsigned => Ok(None),
+            Verdict::Verified(scheme) => Ok(Some(scheme)),
+            Verdict::NeedsAlexaChain(claim) => {
+                let verifier = self.alexa.as_ref().ok_or_else(|| {
+                    Error::Unavailable("alexa verification is not available".into())
+                })?;
+                verifier.verify(&claim, signed.body, signed.now).await?;
+                Ok(Some(spec.verification_type.as_str()))
+            }
+        }
     }
 
     pub fn producer(&self) -> &Producer {
@@ -135,7 +165,7 @@ impl Pipeline {
             body: &request.body,
             now: Utc::now(),
         };
-        let verified = match signature::verify(spec, &signed) {
+        let verified = match self.verify_signature(spec, &signed).await {
             Ok(verified) => verified,
             Err(error) => {
                 tracing::info!(webhook = %webhook.name, %error, "signature rejected");

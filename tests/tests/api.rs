@@ -15,6 +15,17 @@ fn webhook(display_name: &str) -> pb::Webhook {
     }
 }
 
+/// A webhook with both secrets set: a GitHub signing secret and a basic-auth password.
+fn with_secrets(display_name: &str) -> pb::Webhook {
+    pb::Webhook {
+        verification_type: pb::VerificationType::Github as i32,
+        signing_secret: "s3cret".into(),
+        basic_auth_username: "user".into(),
+        basic_auth_password: "pw".into(),
+        ..webhook(display_name)
+    }
+}
+
 async fn create(
     client: &mut Client,
     app: &str,
@@ -51,12 +62,8 @@ async fn create_get_list_update_rotate_delete() {
             "acme",
             pb::Webhook {
                 description: "orders from the shop".into(),
-                verification_type: pb::VerificationType::Github as i32,
-                signing_secret: "s3cret".into(),
-                basic_auth_username: "user".into(),
-                basic_auth_password: "pw".into(),
                 response_code: 202,
-                ..webhook("orders")
+                ..with_secrets("orders")
             },
         )
         .await
@@ -462,19 +469,9 @@ async fn star_updates_keep_secrets_they_do_not_carry() {
     for_each_backend(|db| async move {
         let server = ApiServer::start(&db).await;
         let mut client = server.client().await;
-        let created = create(
-            &mut client,
-            "acme",
-            pb::Webhook {
-                verification_type: pb::VerificationType::Github as i32,
-                signing_secret: "gh-secret".into(),
-                basic_auth_username: "user".into(),
-                basic_auth_password: "pass".into(),
-                ..webhook("secretive")
-            },
-        )
-        .await
-        .unwrap();
+        let created = create(&mut client, "acme", with_secrets("secretive"))
+            .await
+            .unwrap();
         // Read, modify, write back with `*`: the secrets come back empty from reads.
         let edited = pb::Webhook {
             display_name: "renamed".into(),

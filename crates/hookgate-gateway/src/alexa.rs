@@ -155,37 +155,43 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn chains_are_downloaded_once_and_failures_retried() {
+    /// Verifies `attempts` times against a source that always gives `answer`; returns
+    /// each outcome and how often the source was asked.
+    async fn verify_repeatedly(
+        answer: Result<Bytes, Error>,
+        attempts: usize,
+    ) -> (Vec<Result<(), Error>>, usize) {
         let source = Arc::new(Counting {
             calls: AtomicUsize::new(0),
-            answer: Ok(Bytes::from_static(b"not pem")),
+            answer,
         });
         let verifier = AlexaVerifier::new(source.clone(), Vec::new());
-        for _ in 0..3 {
-            let error = verifier.verify(&claim(), b"{}", Utc::now()).await;
-            assert!(matches!(error, Err(Error::Unauthenticated(_))), "{error:?}");
+        let mut outcomes = Vec::new();
+        for _ in 0..attempts {
+            outcomes.push(verifier.verify(&claim(), b"{}", Utc::now()).await);
         }
-        assert_eq!(
-            source.calls.load(Ordering::SeqCst),
-            1,
-            "the chain is cached"
-        );
+        (outcomes, source.calls.load(Ordering::SeqCst))
+    }
 
-        let failing = Arc::new(Counting {
-            calls: AtomicUsize::new(0),
-            answer: Err(Error::Unavailable("down".into())),
-        });
-        let verifier = AlexaVerifier::new(failing.clone(), Vec::new());
-        for _ in 0..2 {
-            let error = verifier.verify(&claim(), b"{}", Utc::now()).await;
-            assert!(matches!(error, Err(Error::Unavailable(_))), "{error:?}");
-        }
-        assert_eq!(
-            failing.calls.load(Ordering::SeqCst),
-            2,
-            "failures are not cached"
+    #[tokio::test]
+    async fn chains_are_downloaded_once_and_failures_retried() {
+        let (outcomes, calls) = verify_repeatedly(Ok(Bytes::from_static(b"not pem")), 3).await;
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Err(Error::Unauthenticated(_)))),
+            "{outcomes:?}"
         );
+        assert_eq!(calls, 1, "the chain is cached");
+
+        let (outcomes, calls) = verify_repeatedly(Err(Error::Unavailable("down".into())), 2).await;
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Err(Error::Unavailable(_)))),
+            "{outcomes:?}"
+        );
+        assert_eq!(calls, 2, "failures are not cached");
     }
 
     #[test]

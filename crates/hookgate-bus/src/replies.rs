@@ -105,10 +105,15 @@ impl ReplyRouter {
         tokio::spawn(route(consumer, topic, self.waiters.clone()));
     }
 
+    /// Whether the reply topic is being read, so `wait_for_reply` requests can be served.
+    pub fn is_reading(&self) -> bool {
+        self.reading.load(Ordering::Acquire)
+    }
+
     /// Registers interest in `reply_id`; call before publishing so a fast reply is not
     /// missed. `None` while the reply topic is not being read yet.
     pub fn register(&self, reply_id: &str) -> Option<PendingReply> {
-        if !self.reading.load(Ordering::Acquire) {
+        if !self.is_reading() {
             return None;
         }
         let (sender, receiver) = oneshot::channel();

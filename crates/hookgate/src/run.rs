@@ -175,7 +175,12 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-fn readiness(store: &Store, producer: &Producer, kafka: &KafkaConfig) -> Vec<ReadinessCheck> {
+fn readiness(
+    store: &Store,
+    producer: &Producer,
+    kafka: &KafkaConfig,
+    replies: &hookgate_bus::ReplyRouter,
+) -> Vec<ReadinessCheck> {
     let store = store.clone();
     let database: ReadinessCheck = Arc::new(move || {
         let store = store.clone();
@@ -192,7 +197,17 @@ fn readiness(store: &Store, producer: &Producer, kafka: &KafkaConfig) -> Vec<Rea
                 .map_err(|e| format!("kafka: {e}"))
         })
     });
-    vec![database, topics]
+    let replies = replies.clone();
+    let reading: ReadinessCheck = Arc::new(move || {
+        let reading = replies.is_reading();
+        Box::pin(async move {
+            match reading {
+                true => Ok(()),
+                false => Err("kafka: the reply topic is not being read yet".to_owned()),
+            }
+        })
+    });
+    vec![database, topics, reading]
 }
 
 async fn run(
@@ -221,8 +236,9 @@ async fn run(
     let mut registry = Registry::with_prefix("hookgate");
     let metrics = Metrics::new(&mut registry);
     let config = gateway_config(&settings);
-    let pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
-        .with_replies(hookgate_bus::ReplyRouter::start_in_background(&kafka));
+    let replies = hookgate_bus::ReplyRouter::start_in_background(&kafka);
+    let pipeline =
+        Pipeline::new(producer.clone(), &config, metrics.clone()).with_replies(replies.clone());
     let (stop_sender, stop) = watch::channel(false);
     let stop_sender = Arc::new(stop_sender);
     stop_on_signal(stop_sender.clone());
@@ -230,7 +246,7 @@ async fn run(
 
     let admin = Admin {
         registry,
-        checks: readiness(&store, &producer, &kafka),
+        checks: readiness(&store, &producer, &kafka, &replies),
     };
     let admin_stop = stopped(stop.clone());
     tasks.spawn(async move {

@@ -93,10 +93,12 @@ impl Stack {
                 .expect("reply router");
             pipeline = pipeline.with_replies(router);
         }
-        let api = WebhookApi::new(store.clone(), public_url, Authorizer::default())
-            .with_tester(pipeline.clone());
+        let cache = hookgate_gateway::WebhookCache::new(store.clone(), config.cache_ttl);
+        let api = WebhookApi::new(store, public_url, Authorizer::default())
+            .with_tester(pipeline.clone())
+            .with_gateway_cache(cache.clone());
         let gateway = Arc::new(Gateway {
-            cache: hookgate_gateway::WebhookCache::new(store, config.cache_ttl),
+            cache,
             pipeline,
             config,
             metrics,

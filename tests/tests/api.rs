@@ -648,6 +648,13 @@ async fn bearer_tokens_are_scoped_to_applications() {
     };
     let cases = [
         ("", "acme", Some(Code::Unauthenticated)),
+        // Authentication comes before validation: a bad parent tells a stranger nothing.
+        ("", "Not A Valid Id!", Some(Code::Unauthenticated)),
+        (
+            "acme-token-0123456789",
+            "Not A Valid Id!",
+            Some(Code::InvalidArgument),
+        ),
         (
             "wrong-token-0123456789",
             "acme",

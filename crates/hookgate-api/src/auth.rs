@@ -72,14 +72,10 @@ impl Authorizer {
         self.grants.is_empty()
     }
 
-    /// Checks the `authorization` metadata against `application_id`.
-    pub fn authorize(
-        &self,
-        authorization: Option<&str>,
-        application_id: &str,
-    ) -> Result<(), Error> {
+    /// The grant behind the `authorization` metadata; `None` when the API is open.
+    fn grant(&self, authorization: Option<&str>) -> Result<Option<&Grant>, Error> {
         if self.is_open() {
-            return Ok(());
+            return Ok(None);
         }
         let presented = authorization
             .and_then(|h| {
@@ -90,15 +86,28 @@ impl Authorizer {
             .ok_or_else(|| {
                 Error::Unauthenticated("missing authorization: Bearer <token>".into())
             })?;
-        let grant = self
-            .grants
+        self.grants
             .iter()
             .find(|g| constant_time_eq(g.token.as_bytes(), presented.as_bytes()))
-            .ok_or_else(|| Error::Unauthenticated("unknown bearer token".into()))?;
-        match &grant.scope {
-            Scope::All => Ok(()),
-            Scope::Only(apps) if apps.contains(application_id) => Ok(()),
-            Scope::Only(_) => Err(Error::PermissionDenied(format!(
+            .map(Some)
+            .ok_or_else(|| Error::Unauthenticated("unknown bearer token".into()))
+    }
+
+    /// Checks that the caller presented a known token, before its request is looked at.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<(), Error> {
+        self.grant(authorization).map(|_| ())
+    }
+
+    /// Checks the `authorization` metadata against `application_id`.
+    pub fn authorize(
+        &self,
+        authorization: Option<&str>,
+        application_id: &str,
+    ) -> Result<(), Error> {
+        match self.grant(authorization)?.map(|grant| &grant.scope) {
+            None | Some(Scope::All) => Ok(()),
+            Some(Scope::Only(apps)) if apps.contains(application_id) => Ok(()),
+            Some(Scope::Only(_)) => Err(Error::PermissionDenied(format!(
                 "token may not access applications/{application_id}"
             ))),
         }

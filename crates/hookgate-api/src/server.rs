@@ -1,6 +1,6 @@
 //! Serving the API, reflection and health on one listener.
 
-use crate::WebhookApi;
+use crate::{status::to_status, WebhookApi};
 use hookgate_proto::v1::{webhook_service_server::WebhookServiceServer, FILE_DESCRIPTOR_SET};
 use std::future::Future;
 use tokio::net::TcpListener;
@@ -20,6 +20,16 @@ pub async fn serve(
     api: WebhookApi,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    // Unknown callers learn nothing about their request, not even whether it was valid.
+    let authorizer = api.authorizer().clone();
+    let authenticate = move |request: tonic::Request<()>| {
+        let header = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        authorizer.authenticate(header).map_err(to_status)?;
+        Ok(request)
+    };
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<WebhookServiceServer<WebhookApi>>()
@@ -33,7 +43,7 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
-        .add_service(WebhookServiceServer::new(api))
+        .add_service(WebhookServiceServer::with_interceptor(api, authenticate))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

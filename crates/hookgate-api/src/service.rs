@@ -3,7 +3,7 @@
 use crate::test_request;
 use crate::{auth::Authorizer, convert::to_proto, mask, page_token, status::to_status};
 use hookgate_domain::{ApplicationName, Error, Webhook, WebhookName};
-use hookgate_gateway::Pipeline;
+use hookgate_gateway::{Pipeline, WebhookCache};
 use hookgate_proto::v1::{self as pb, webhook_service_server::WebhookService};
 use hookgate_storage::Store;
 use tonic::{Request, Response, Status};
@@ -18,6 +18,7 @@ pub struct WebhookApi {
     public_url: String,
     authorizer: Authorizer,
     tester: Option<Pipeline>,
+    gateway_cache: Option<WebhookCache>,
 }
 
 impl WebhookApi {
@@ -27,6 +28,20 @@ impl WebhookApi {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             authorizer,
             tester: None,
+            gateway_cache: None,
+        }
+    }
+
+    /// Makes writes visible at once to a gateway in this process that reads through `cache`
+    /// (other processes see them within the cache's TTL).
+    pub fn with_gateway_cache(mut self, cache: WebhookCache) -> Self {
+        self.gateway_cache = Some(cache);
+        self
+    }
+
+    async fn forget_cached(&self, token: &str) {
+        if let Some(cache) = &self.gateway_cache {
+            cache.forget(token).await;
         }
     }
 
@@ -34,6 +49,10 @@ impl WebhookApi {
     pub fn with_tester(mut self, pipeline: Pipeline) -> Self {
         self.tester = Some(pipeline);
         self
+    }
+
+    pub(crate) fn authorizer(&self) -> &Authorizer {
+        &self.authorizer
     }
 
     fn authorize<T>(&self, request: &Request<T>, application_id: &str) -> Result<(), Error> {
@@ -136,6 +155,7 @@ impl WebhookApi {
         mask::write_fields(&mut spec, message, &paths, "webhook")?;
         spec.validate("webhook")?;
         let updated = self.store.update(&current, spec).await?;
+        self.forget_cached(&current.token).await;
         tracing::info!(webhook = %updated.name, fields = ?paths, "webhook updated");
         Ok(updated)
     }
@@ -149,6 +169,7 @@ impl WebhookApi {
             let current = self.load(&request, &message.name, "name").await?;
             current.check_etag(&message.etag)?;
             self.store.delete(&current).await?;
+            self.forget_cached(&current.token).await;
             tracing::info!(webhook = %current.name, "webhook deleted");
             Ok(())
         })
@@ -176,7 +197,9 @@ impl WebhookApi {
     ) -> Result<Response<pb::Webhook>, Error> {
         let rotated = last_write_wins("", || async {
             let current = self.load(&request, &request.get_ref().name, "name").await?;
-            self.store.rotate_token(&current).await
+            let rotated = self.store.rotate_token(&current).await?;
+            self.forget_cached(&current.token).await;
+            Ok(rotated)
         })
         .await?;
         tracing::info!(webhook = %rotated.name, "webhook url rotated");

@@ -37,15 +37,38 @@ pub(crate) async fn whole_topic(
     .await
     .map_err(|e| fail(e.to_string()))?
     .map_err(|e| fail(format!("kafka unreachable: {e}")))?;
-    let mut assignment = TopicPartitionList::new();
-    for partition in metadata
+    let partitions: Vec<i32> = metadata
         .topics()
         .iter()
         .filter(|t| t.name() == topic)
         .flat_map(|t| t.partitions())
-    {
+        .map(|p| p.id())
+        .collect();
+    let offsets = match offset {
+        // `End` would be resolved later, in the background: a record written meanwhile
+        // would fall before it and be missed. Asking for the ends now pins them.
+        Offset::End => {
+            let for_watermarks = consumer.clone();
+            let (name, ids) = (topic.to_owned(), partitions.clone());
+            tokio::task::spawn_blocking(move || {
+                ids.iter()
+                    .map(|&id| {
+                        for_watermarks
+                            .fetch_watermarks(&name, id, Duration::from_secs(10))
+                            .map(|(_, high)| Offset::Offset(high))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .map_err(|e| fail(format!("kafka unreachable: {e}")))?
+        }
+        other => vec![other; partitions.len()],
+    };
+    let mut assignment = TopicPartitionList::new();
+    for (partition, offset) in partitions.into_iter().zip(offsets) {
         assignment
-            .add_partition_offset(topic, partition.id(), offset)
+            .add_partition_offset(topic, partition, offset)
             .map_err(|e| fail(e.to_string()))?;
     }
     if assignment.count() == 0 {

@@ -137,7 +137,9 @@ fn twilio_signed_data(request: &SignedRequest<'_>) -> Result<String, Error> {
     });
     if request.method == http::Method::POST && is_form {
         let mut params: Vec<_> = form_urlencoded::parse(request.body).collect();
+        // Twilio's own validators sign each distinct key/value pair once.
         params.sort();
+        params.dedup();
         for (key, value) in params {
             data.push_str(&key);
             data.push_str(&value);
@@ -389,6 +391,10 @@ mod tests {
         // Only form posts sign their parameters.
         twilio.method = Method::GET;
         assert_eq!(twilio.check(&spec_), "signature mismatch");
+        // A repeated identical pair is signed once, as Twilio's validators do.
+        let once = STANDARD.encode(sign::<HmacSha1>(SECRET.as_bytes(), &format!("{URL}a1b2")));
+        let repeated = req("a=1&b=2&a=1", &[form, ("X-Twilio-Signature", &once)]);
+        assert_eq!(repeated.check(&spec(T::Twilio, Some(SECRET))), "twilio");
 
         let body = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
         let ts = ("X-Slack-Request-Timestamp", "1531420618");

@@ -190,11 +190,12 @@ impl WebhookSpec {
             ),
             _ => {}
         }
-        if self.reply_timeout.is_zero() || self.reply_timeout > MAX_REPLY_TIMEOUT {
+        // Stored to the millisecond, so anything shorter would be kept as zero.
+        if self.reply_timeout < Duration::from_millis(1) || self.reply_timeout > MAX_REPLY_TIMEOUT {
             bad(
                 "reply_timeout",
                 format!(
-                    "must be more than 0 s and at most {} s",
+                    "must be at least 1 ms and at most {} s",
                     MAX_REPLY_TIMEOUT.as_secs()
                 ),
             );
@@ -360,6 +361,13 @@ mod tests {
             (
                 WebhookSpec {
                     reply_timeout: Duration::from_secs(121),
+                    ..valid()
+                },
+                "webhook.reply_timeout",
+            ),
+            (
+                WebhookSpec {
+                    reply_timeout: Duration::from_micros(500),
                     ..valid()
                 },
                 "webhook.reply_timeout",

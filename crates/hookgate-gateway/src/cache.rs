@@ -28,6 +28,11 @@ impl WebhookCache {
         }
     }
 
+    /// Drops what is known about `token`, so a change made in this process shows at once.
+    pub async fn forget(&self, token: &str) {
+        self.entries.invalidate(token).await;
+    }
+
     /// The webhook behind `token`, `None` when there is none.
     pub async fn get(&self, token: &str) -> Result<Option<Arc<Webhook>>, Error> {
         if !looks_like_token(token) {

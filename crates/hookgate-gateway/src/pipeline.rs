@@ -11,7 +11,7 @@ use hookgate_domain::{
     signature::{self, SignedRequest, Verdict},
     token,
     trigger::{self, InboundRequest, RecordContext},
-    Error, Webhook,
+    Error, VerificationType, Webhook,
 };
 use http::Response;
 use std::{net::IpAddr, time::Instant};
@@ -95,8 +95,12 @@ impl Pipeline {
         self
     }
 
-    /// Spends one request of the webhook's budget; called before the body is read.
+    /// Spends one request of the webhook's budget; called before the body is read. A
+    /// disabled webhook publishes nothing and answers 200 whatever the rate.
     pub fn admit(&self, webhook: &Webhook) -> Result<(), Error> {
+        if webhook.spec.disabled {
+            return Ok(());
+        }
         self.limiter.admit(&webhook.name.webhook_id)
     }
 
@@ -177,7 +181,9 @@ impl Pipeline {
                 return Outcome::reply(reply);
             }
         }
-        let reply_id = spec.wait_for_reply.then(token::new_event_id);
+        // Fitbit always answers 204, so there is no workflow reply to wait for.
+        let waits = spec.wait_for_reply && spec.verification_type != VerificationType::Fitbit;
+        let reply_id = waits.then(token::new_event_id);
         // Registered before publishing, so a workflow that answers at once is not missed.
         let pending = match (&reply_id, &self.replies) {
             (Some(id), Some(router)) => match router.register(id) {

@@ -60,12 +60,19 @@ impl Admin {
             }
             "/metrics" => {
                 let mut out = String::new();
+                // Prometheus' classic text parser reads this output too (the OpenMetrics-only
+                // lines are comments to it), so the content type follows what was asked for.
+                let wants_openmetrics = request
+                    .headers()
+                    .get(hyper::header::ACCEPT)
+                    .and_then(|accept| accept.to_str().ok())
+                    .is_some_and(|accept| accept.contains("application/openmetrics-text"));
+                let content_type = match wants_openmetrics {
+                    true => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    false => "text/plain; version=0.0.4; charset=utf-8",
+                };
                 match prometheus_client::encoding::text::encode(&mut out, &self.registry) {
-                    Ok(()) => text(
-                        StatusCode::OK,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        out,
-                    ),
+                    Ok(()) => text(StatusCode::OK, content_type, out),
                     Err(_) => text(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "text/plain",

@@ -253,9 +253,11 @@ async fn run(
         admin.serve(admin_listener, admin_stop).await;
         Ok(())
     });
+    let cache = WebhookCache::new(store.clone(), config.cache_ttl);
     if let (Some(listener), Some(authorizer)) = (grpc, authorizer) {
         let api = WebhookApi::new(store.clone(), settings.public_url.clone(), authorizer)
-            .with_tester(pipeline.clone());
+            .with_tester(pipeline.clone())
+            .with_gateway_cache(cache.clone());
         let stop = stop.clone();
         tasks.spawn(async move {
             hookgate_api::serve(listener, api, stopped(stop))
@@ -265,7 +267,7 @@ async fn run(
     }
     if let Some(listener) = http {
         let gateway = Arc::new(Gateway {
-            cache: WebhookCache::new(store.clone(), config.cache_ttl),
+            cache,
             pipeline,
             config,
             metrics,

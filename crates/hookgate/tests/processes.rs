@@ -256,6 +256,20 @@ async fn sigterm_drains_and_exits_zero() {
             .as_u16(),
         200
     );
+    let metrics = http::get(&format!("http://{admin}/metrics")).await;
+    assert_eq!(
+        metrics.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8"),
+        "Prometheus text format unless OpenMetrics is asked for"
+    );
+    assert!(
+        metrics
+            .text()
+            .lines()
+            .any(|line| line.starts_with("hookgate_") && line.contains("status=\"200\"")),
+        "{}",
+        metrics.text()
+    );
     // A request still waiting for its workflow reply when SIGTERM arrives is answered.
     let waiting = client
         .create_webhook(pb::CreateWebhookRequest {

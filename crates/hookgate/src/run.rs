@@ -11,7 +11,7 @@ use hookgate_bus::{KafkaConfig, Producer};
 use hookgate_gateway::{Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, WebhookCache};
 use hookgate_storage::Store;
 use prometheus_client::registry::Registry;
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 
 /// How long shutdown waits for Kafka to acknowledge what is still queued.
@@ -29,6 +29,10 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        // Listening from the first moment, so SIGTERM during start-up is a clean exit too.
+        let (stop_sender, stop) = watch::channel(false);
+        let stop_sender = Arc::new(stop_sender);
+        stop_on_signal(stop_sender.clone());
         let (settings, roles, migrate) = match cli.command {
             Command::Migrate(settings) => (settings, None, true),
             Command::Serve(settings) => (
@@ -63,15 +67,24 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             Some(Roles { api: true, .. }) => Some(authorizer(&settings)?),
             _ => None,
         };
-        let store = Store::connect(&settings.database_url)
-            .await
-            .context("HOOKGATE_DATABASE_URL: cannot connect to the database")?;
+        let Some(store) = unless_stopped(&stop, Store::connect(&settings.database_url)).await
+        else {
+            return Ok(());
+        };
+        let store = store.context("HOOKGATE_DATABASE_URL: cannot connect to the database")?;
         if migrate {
+            // Not cancelled by a signal: a migration is short and best not cut in half.
             store.migrate().await.context("applying migrations")?;
             tracing::info!("migrations applied");
         }
         let result = match roles {
-            Some(roles) => run(settings, store, roles, authorizer).await,
+            Some(roles) => {
+                let shutdown = Shutdown {
+                    sender: stop_sender,
+                    stop,
+                };
+                run(settings, store, roles, authorizer, shutdown).await
+            }
             None => Ok(()),
         };
         telemetry.shutdown();
@@ -175,6 +188,26 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
+/// `work`'s output, or `None` when shutdown was asked for first.
+async fn unless_stopped<T>(
+    stop: &watch::Receiver<bool>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        output = work => Some(output),
+        () = stopped(stop.clone()) => {
+            tracing::info!("stopped during start-up");
+            None
+        }
+    }
+}
+
+/// The process-wide stop switch: flipped by a signal or by a failing server.
+struct Shutdown {
+    sender: Arc<watch::Sender<bool>>,
+    stop: watch::Receiver<bool>,
+}
+
 fn readiness(
     store: &Store,
     producer: &Producer,
@@ -215,13 +248,23 @@ async fn run(
     store: Store,
     roles: Roles,
     authorizer: Option<Authorizer>,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    let Shutdown {
+        sender: stop_sender,
+        stop,
+    } = shutdown;
     let kafka = kafka_config(&settings);
     let producer = Producer::new(&kafka)
         .context("HOOKGATE_KAFKA_PROP_*: invalid Kafka client configuration")?;
-    if let Err(error) = hookgate_bus::ensure_topics(&kafka).await {
+    match unless_stopped(&stop, hookgate_bus::ensure_topics(&kafka)).await {
+        None => return Ok(()),
         // Not fatal: /readyz names the topic until someone creates it.
-        tracing::warn!(%error, "could not create topics; reporting not ready until they exist");
+        Some(Err(error)) => tracing::warn!(
+            %error,
+            "could not create topics; reporting not ready until they exist"
+        ),
+        Some(Ok(())) => {}
     }
     let grpc = match roles.api {
         true => Some(bind(settings.grpc_addr, "HOOKGATE_GRPC_ADDR").await?),
@@ -239,9 +282,6 @@ async fn run(
     let replies = hookgate_bus::ReplyRouter::start_in_background(&kafka);
     let pipeline =
         Pipeline::new(producer.clone(), &config, metrics.clone()).with_replies(replies.clone());
-    let (stop_sender, stop) = watch::channel(false);
-    let stop_sender = Arc::new(stop_sender);
-    stop_on_signal(stop_sender.clone());
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
     let admin = Admin {

@@ -17,6 +17,32 @@ fn free_addr() -> SocketAddr {
 /// A `hookgate` child process, killed when dropped.
 struct Process(Child);
 
+impl Process {
+    fn terminate(&self) {
+        let pid = self.0.id().to_string();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+    }
+
+    /// The exit code, waiting at most `limit`; `None` when ended by a signal.
+    async fn exit_code_within(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait") {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "hookgate did not exit in {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -297,12 +323,7 @@ async fn sigterm_drains_and_exits_zero() {
         .find_map(|r| r.value["data"]["replyId"].as_str().map(str::to_owned))
         .expect("the waiting request was published");
 
-    let pid = process.0.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    process.terminate();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         std::net::TcpStream::connect(http_addr).is_err(),
@@ -318,21 +339,36 @@ async fn sigterm_drains_and_exits_zero() {
         (answer.status.as_u16(), answer.text().as_str()),
         (202, "finished")
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = process.0.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "hookgate did not exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        process.exit_code_within(Duration::from_secs(20)).await,
+        Some(0)
+    );
     assert!(
         std::net::TcpStream::connect(http_addr).is_err(),
         "the ingress must stop listening"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_during_start_up_exits_zero() {
+    let db = TestDb::sqlite();
+    // Nothing listens on the broker address: start-up waits on topic creation.
+    let env = vec![
+        ("HOOKGATE_DATABASE_URL", db.url.clone()),
+        ("HOOKGATE_KAFKA_BROKERS", free_addr().to_string()),
+        ("HOOKGATE_HTTP_ADDR", free_addr().to_string()),
+        ("HOOKGATE_ADMIN_ADDR", free_addr().to_string()),
+    ];
+    let mut process = spawn(&["gateway"], &env);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        process.0.try_wait().expect("wait").is_none(),
+        "still starting"
+    );
+    process.terminate();
+    assert_eq!(
+        process.exit_code_within(Duration::from_secs(5)).await,
+        Some(0)
     );
 }
 

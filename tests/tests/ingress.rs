@@ -507,12 +507,22 @@ async fn oversized_headers_get_431() {
         .unwrap()
         .1
         .to_owned();
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n",
-        "a".repeat(40_000)
-    );
-    let answer = raw_exchange(&stack, request.as_bytes(), Duration::from_secs(5)).await;
-    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:?}");
+    for size in [20_000, 40_000, 500_000] {
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n",
+            "a".repeat(size)
+        );
+        let answer = raw_exchange(&stack, request.as_bytes(), Duration::from_secs(5)).await;
+        assert!(answer.starts_with("HTTP/1.1 431"), "{size}: {answer:?}");
+        if size < 4 * 16_384 {
+            assert!(
+                answer
+                    .to_ascii_lowercase()
+                    .contains("x-content-type-options: nosniff"),
+                "{size}: {answer:?}"
+            );
+        }
+    }
     stack.reader().assert_none(QUIET);
 }
 

@@ -33,6 +33,8 @@ pub enum Error {
     PermissionDenied(String),
     #[error("request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("request line and headers exceed {limit} bytes")]
+    HeadersTooLarge { limit: usize },
     #[error("rate limit exceeded")]
     RateLimited { retry_after: Duration },
     #[error("{0}")]
@@ -68,6 +70,7 @@ impl Error {
             Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Self::PayloadTooLarge { .. } => ErrorKind::PayloadTooLarge,
+            Self::HeadersTooLarge { .. } => ErrorKind::HeadersTooLarge,
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::RequestTimeout(_) => ErrorKind::RequestTimeout,
             Self::Unavailable(_) => ErrorKind::Unavailable,
@@ -107,6 +110,7 @@ pub enum ErrorKind {
     Unauthenticated,
     PermissionDenied,
     PayloadTooLarge,
+    HeadersTooLarge,
     RateLimited,
     RequestTimeout,
     Unavailable,
@@ -140,6 +144,7 @@ impl ErrorKind {
             Self::Unauthenticated => (401, UNAUTHENTICATED),
             Self::PermissionDenied => (403, PERMISSION_DENIED),
             Self::PayloadTooLarge => (413, INVALID_ARGUMENT),
+            Self::HeadersTooLarge => (431, INVALID_ARGUMENT),
             Self::RateLimited => (429, RESOURCE_EXHAUSTED),
             Self::RequestTimeout => (408, DEADLINE_EXCEEDED),
             Self::Unavailable => (503, UNAVAILABLE),
@@ -171,6 +176,7 @@ mod tests {
             ErrorKind::Unauthenticated,
             ErrorKind::PermissionDenied,
             ErrorKind::PayloadTooLarge,
+            ErrorKind::HeadersTooLarge,
             ErrorKind::RateLimited,
             ErrorKind::RequestTimeout,
             ErrorKind::Unavailable,

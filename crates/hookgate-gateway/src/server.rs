@@ -20,6 +20,18 @@ use tracing::Instrument;
 
 const WEBHOOK_PREFIX: &str = "/webhooks/";
 
+/// The request line and header block as sent, give or take the separators' bytes.
+fn head_size<B>(request: &Request<B>) -> usize {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(1, |pq| pq.as_str().len());
+    let line = request.method().as_str().len() + target + 12;
+    request.headers().iter().fold(line, |size, (name, value)| {
+        size + name.as_str().len() + value.len() + 4
+    })
+}
+
 /// Everything a request needs. Shared by all connections.
 pub struct Gateway {
     pub cache: WebhookCache,
@@ -41,6 +53,10 @@ impl Gateway {
     }
 
     async fn route(&self, request: Request<Incoming>, remote: SocketAddr) -> Response<Bytes> {
+        let limit = self.config.max_header_bytes;
+        if head_size(&request) > limit {
+            return response::from_error(&Error::HeadersTooLarge { limit }, false);
+        }
         let not_found = || response::from_error(&Error::NotFound("webhook".into()), false);
         let Some(rest) = request.uri().path().strip_prefix(WEBHOOK_PREFIX) else {
             return not_found();
@@ -155,7 +171,9 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(gateway.config.header_read_timeout)
-        .max_buf_size(gateway.config.max_header_bytes.max(8192))
+        // hyper's own limit is only the backstop; below it, `route` answers 431 itself so
+        // the answer carries hookgate's headers like every other.
+        .max_buf_size(gateway.config.max_header_bytes.saturating_mul(4).max(8192))
         .keep_alive(true);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);

@@ -10,10 +10,19 @@ enum Scope {
     Only(HashSet<String>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Grant {
     token: String,
     scope: Scope,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("token", &"<redacted>")
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 /// The API's access rules. With no tokens the API is open.

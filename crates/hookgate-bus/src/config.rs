@@ -3,8 +3,9 @@
 use rdkafka::ClientConfig;
 use std::time::Duration;
 
-/// How hookgate talks to Kafka.
-#[derive(Debug, Clone)]
+/// How hookgate talks to Kafka. Its `Debug` shows property names, not values, which may
+/// be SASL passwords.
+#[derive(Clone)]
 pub struct KafkaConfig {
     /// Bootstrap servers, `host:port,host:port`.
     pub brokers: String,
@@ -16,11 +17,26 @@ pub struct KafkaConfig {
     pub topic_partitions: i32,
     /// Replication factor of topics hookgate creates.
     pub topic_replication: i32,
-    /// How long a publish may take before the request is answered 503; librdkafka gives
-    /// up on the record at the same deadline.
+    /// librdkafka's `message.timeout.ms`: a record not acknowledged by then fails and its
+    /// request is answered 503. A full local queue may add up to half of it before that.
     pub publish_timeout: Duration,
     /// Extra librdkafka properties (SASL, TLS, …), applied last so they win.
     pub properties: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let property_names: Vec<&str> = self.properties.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("KafkaConfig")
+            .field("brokers", &self.brokers)
+            .field("trigger_topic", &self.trigger_topic)
+            .field("reply_topic", &self.reply_topic)
+            .field("topic_partitions", &self.topic_partitions)
+            .field("topic_replication", &self.topic_replication)
+            .field("publish_timeout", &self.publish_timeout)
+            .field("properties", &property_names)
+            .finish()
+    }
 }
 
 impl KafkaConfig {

@@ -94,7 +94,7 @@ pub async fn tail(
     };
     let consumer = whole_topic(config, topic, offset).await?;
     loop {
-        let message = consumer.recv().await.map_err(BusError::Publish)?;
+        let message = consumer.recv().await.map_err(BusError::Consume)?;
         let headers: Map<String, Value> = message
             .headers()
             .map(|headers| {

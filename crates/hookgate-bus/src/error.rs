@@ -6,8 +6,10 @@ pub enum BusError {
     Config(KafkaError),
     #[error("kafka did not acknowledge the record: {0}")]
     Publish(KafkaError),
-    #[error("kafka did not acknowledge the record within {0:?}")]
-    Timeout(std::time::Duration),
+    #[error("kafka read failed: {0}")]
+    Consume(KafkaError),
+    #[error("kafka client task failed: {0}")]
+    Task(String),
     #[error("topic {topic}: {reason}")]
     Topic { topic: String, reason: String },
 }

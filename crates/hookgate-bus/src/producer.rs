@@ -86,12 +86,17 @@ impl Producer {
         }
     }
 
+    /// Records queued or awaiting acknowledgement.
+    pub fn in_flight(&self) -> i32 {
+        self.inner.in_flight_count()
+    }
+
     /// Waits for every queued record to be acknowledged, for shutdown.
     pub async fn flush(&self, timeout: Duration) -> Result<(), BusError> {
         let producer = self.inner.clone();
         tokio::task::spawn_blocking(move || producer.flush(Timeout::After(timeout)))
             .await
-            .map_err(|_| BusError::Timeout(timeout))?
+            .map_err(|error| BusError::Task(error.to_string()))?
             .map_err(BusError::Publish)
     }
 

@@ -39,7 +39,7 @@ impl Reply {
     }
 }
 
-/// The reply once the message is in Kafka (or, for a disabled webhook, instead of it).
+/// The reply once the message is in Kafka.
 pub fn success_reply(spec: &WebhookSpec) -> Reply {
     let status = spec.success_status();
     match spec.verification_type {

@@ -112,7 +112,7 @@ pub async fn build(
     webhook: &Webhook,
     request: &InboundRequest<'_>,
     context: RecordContext,
-) -> TriggerRecord {
+) -> Result<TriggerRecord, crate::Error> {
     let time = context
         .time
         .unwrap_or_else(Utc::now)
@@ -145,8 +145,9 @@ pub async fn build(
             reply_id: context.reply_id.as_deref(),
         },
     };
-    // Serialising plain strings, maps and `Value`s cannot fail.
-    let value = serde_json::to_vec(&value).unwrap_or_default();
+    // Strings, maps and JSON values serialise; should that ever fail, nothing is published.
+    let value = serde_json::to_vec(&value)
+        .map_err(|error| crate::Error::Internal(format!("trigger record: {error}")))?;
     let mut headers = vec![
         ("ce_specversion", "1.0".to_owned()),
         ("ce_id", context.event_id.clone()),
@@ -158,12 +159,12 @@ pub async fn build(
     if let Some(traceparent) = context.traceparent {
         headers.push(("traceparent", traceparent));
     }
-    TriggerRecord {
+    Ok(TriggerRecord {
         key: webhook.name.webhook_id.clone(),
         headers,
         value,
         event_id: context.event_id,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -213,7 +214,8 @@ mod tests {
                 ..Default::default()
             },
         )
-        .await;
+        .await
+        .unwrap();
         assert_eq!(record.key, "w1");
         assert_eq!(
             record.headers,

@@ -92,7 +92,7 @@ impl VerificationType {
 }
 
 /// Everything a client can set on a webhook.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebhookSpec {
     pub display_name: String,
     pub description: String,
@@ -107,6 +107,35 @@ pub struct WebhookSpec {
     pub basic_auth_username: String,
     /// SHA-256 of the password, never the password itself.
     pub basic_auth_password_digest: Option<String>,
+}
+
+/// Shows that secrets are set, never what they are, so a stray `?spec` leaks nothing.
+fn redacted<T>(secret: &Option<T>) -> Option<&'static str> {
+    secret.as_ref().map(|_| "<redacted>")
+}
+
+impl std::fmt::Debug for WebhookSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSpec")
+            .field("display_name", &self.display_name)
+            .field("description", &self.description)
+            .field("disabled", &self.disabled)
+            .field("verification_type", &self.verification_type)
+            .field(
+                "verification_code",
+                &redacted(&Some(&self.verification_code)),
+            )
+            .field("signing_secret", &redacted(&self.signing_secret))
+            .field("response_code", &self.response_code)
+            .field("wait_for_reply", &self.wait_for_reply)
+            .field("reply_timeout", &self.reply_timeout)
+            .field("basic_auth_username", &self.basic_auth_username)
+            .field(
+                "basic_auth_password_digest",
+                &redacted(&self.basic_auth_password_digest),
+            )
+            .finish()
+    }
 }
 
 impl Default for WebhookSpec {
@@ -240,8 +269,8 @@ fn is_standard_webhooks_secret(secret: &str) -> bool {
     })
 }
 
-/// A stored webhook.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A stored webhook. Its `Debug` leaves out the token, which is the URL's only secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Webhook {
     pub name: WebhookName,
     pub token: String,
@@ -250,6 +279,19 @@ pub struct Webhook {
     pub revision: i64,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field("name", &self.name)
+            .field("token", &"<redacted>")
+            .field("spec", &self.spec)
+            .field("revision", &self.revision)
+            .field("create_time", &self.create_time)
+            .field("update_time", &self.update_time)
+            .finish()
+    }
 }
 
 impl Webhook {
@@ -427,6 +469,21 @@ mod tests {
             "100 to 599 are accepted"
         );
         assert_eq!(interim.success_status(), 200);
+    }
+
+    #[test]
+    fn debug_output_keeps_secrets_out() {
+        let spec = WebhookSpec {
+            signing_secret: Some("top-secret-signing".into()),
+            basic_auth_password_digest: Some("digest-of-password".into()),
+            verification_code: "verify-me".into(),
+            ..valid()
+        };
+        let shown = format!("{spec:?}");
+        for secret in ["top-secret-signing", "digest-of-password", "verify-me"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("<redacted>"));
     }
 
     #[test]

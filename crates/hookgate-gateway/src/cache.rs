@@ -44,6 +44,6 @@ impl WebhookCache {
                 store.find_by_token(token).await.map(|w| w.map(Arc::new))
             })
             .await
-            .map_err(|e: Arc<Error>| Error::Unavailable(e.to_string()))
+            .map_err(|e: Arc<Error>| (*e).clone())
     }
 }

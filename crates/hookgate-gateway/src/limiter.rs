@@ -97,7 +97,6 @@ impl Limiter {
             log.back()
                 .is_some_and(|&last| now.saturating_duration_since(last) < window)
         });
-        logs.shrink_to_fit();
     }
 }
 

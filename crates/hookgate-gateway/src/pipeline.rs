@@ -255,7 +255,7 @@ impl Pipeline {
             traceparent,
             ..Default::default()
         };
-        let record = trigger::build(webhook, &inbound, context).await;
+        let record = trigger::build(webhook, &inbound, context).await?;
         let started = Instant::now();
         match self.producer.publish(&record).await {
             Ok(delivery) => {

@@ -1,4 +1,4 @@
-//! The HTTP/1.1 server: connection limits, routing to a webhook, reading the body.
+//! The HTTP/1.1 server: header and body limits, routing to a webhook, reading the body.
 
 use crate::{cache::WebhookCache, response, GatewayConfig, IngressRequest, Metrics, Pipeline};
 use bytes::Bytes;

@@ -109,7 +109,7 @@ impl Store {
         Ok(Page { webhooks, more })
     }
 
-    /// Replaces the spec of a webhook still at `expected_revision`; ABORTED when it moved on.
+    /// Replaces the spec of a webhook still at `current.revision`; ABORTED when it moved on.
     pub async fn update(&self, current: &Webhook, spec: WebhookSpec) -> Result<Webhook, Error> {
         let updated = Webhook {
             spec,

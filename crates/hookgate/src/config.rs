@@ -2,7 +2,7 @@
 //! user documentation printed by `hookgate --help`.
 
 use clap::{Args, Parser, Subcommand};
-use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,7 +48,9 @@ pub struct Settings {
         long,
         env = "HOOKGATE_DATABASE_URL",
         value_name = "HOOKGATE_DATABASE_URL",
-        default_value = "sqlite://hookgate.db?mode=rwc"
+        default_value = "sqlite://hookgate.db?mode=rwc",
+        // A PostgreSQL URL may hold a password.
+        hide_env_values = true
     )]
     pub database_url: String,
 
@@ -150,9 +152,11 @@ pub struct Settings {
         long,
         env = "HOOKGATE_RATE_LIMIT_REQUESTS",
         value_name = "HOOKGATE_RATE_LIMIT_REQUESTS",
-        default_value = "100"
+        default_value = "100",
+        // Each webhook keeps one timestamp per request in its window.
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
     )]
-    pub rate_limit_requests: NonZeroU32,
+    pub rate_limit_requests: u32,
 
     /// The window of `HOOKGATE_RATE_LIMIT_REQUESTS`.
     #[arg(long, env = "HOOKGATE_RATE_LIMIT_WINDOW", value_name = "HOOKGATE_RATE_LIMIT_WINDOW", default_value = "10s", value_parser = parse_duration)]

@@ -11,7 +11,7 @@ use hookgate_bus::{KafkaConfig, Producer};
 use hookgate_gateway::{Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, WebhookCache};
 use hookgate_storage::Store;
 use prometheus_client::registry::Registry;
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 
 /// How long shutdown waits for Kafka to acknowledge what is still queued.
@@ -126,7 +126,7 @@ fn authorizer(settings: &Settings) -> anyhow::Result<Authorizer> {
         }
         tracing::warn!(
             addr = %settings.grpc_addr,
-            "NO API TOKENS CONFIGURED: the gRPC API is open to every local caller; set HOOKGATE_API_TOKENS"
+            "no api tokens configured: the grpc api is open to every local caller; set HOOKGATE_API_TOKENS"
         );
     }
     Ok(authorizer)
@@ -153,7 +153,7 @@ fn gateway_config(settings: &Settings) -> GatewayConfig {
         header_read_timeout: settings.header_timeout,
         body_read_timeout: settings.body_timeout,
         rate_limit: RateLimit {
-            requests: settings.rate_limit_requests,
+            requests: NonZeroU32::new(settings.rate_limit_requests).unwrap_or(NonZeroU32::MIN),
             window: settings.rate_limit_window,
         },
         cache_ttl: settings.cache_ttl,
@@ -163,7 +163,6 @@ fn gateway_config(settings: &Settings) -> GatewayConfig {
     }
 }
 
-/// Flips to `true` on SIGTERM or Ctrl-C.
 /// Flips `stop` on SIGTERM or Ctrl-C.
 fn stop_on_signal(stop: Arc<watch::Sender<bool>>) {
     tokio::spawn(async move {
@@ -344,10 +343,11 @@ async fn run(
         }
         let _ = stop_sender.send(true);
     }
-    // Every request has had its answer by now, so a record still queued here was already
-    // answered 503: worth a warning, not a failed exit.
+    // Requests were answered, or cut off when the drain timed out; a record still queued
+    // now may yet land or time out. Either way no caller was told it was stored, so this
+    // is worth a warning, not a failed exit.
     if let Err(error) = producer.flush(FLUSH_TIMEOUT).await {
-        tracing::warn!(%error, "kafka producer not flushed at shutdown");
+        tracing::warn!(%error, queued = producer.in_flight(), "kafka producer not flushed at shutdown");
     }
     match failure {
         Some(error) => Err(error),

@@ -282,4 +282,12 @@ impl WebhookService for WebhookApi {
     ) -> Result<Response<pb::Webhook>, Status> {
         self.rotate(request).await.map_err(to_status)
     }
+
+    async fn list_verification_providers(
+        &self,
+        _request: Request<pb::ListVerificationProvidersRequest>,
+    ) -> Result<Response<pb::ListVerificationProvidersResponse>, Status> {
+        // Served from the verification catalogue once it exists.
+        Err(Status::unimplemented("ListVerificationProviders is not served yet"))
+    }
 }

@@ -91,7 +91,7 @@ impl WebhookApi {
             .as_ref()
             .ok_or_else(|| Error::invalid("webhook", "is required"))?;
         let spec = mask::spec_from(message, "webhook")?;
-        spec.validate("webhook")?;
+        hookgate_verify::validate(&spec, "webhook")?;
         let webhook = self.store.create(&parent.application_id, spec).await?;
         tracing::info!(webhook = %webhook.name, "webhook created");
         Ok(self.reply(&webhook))
@@ -153,7 +153,7 @@ impl WebhookApi {
         let paths = mask::resolve_paths(message, request.get_ref().update_mask.as_ref())?;
         let mut spec = current.spec.clone();
         mask::write_fields(&mut spec, message, &paths, "webhook")?;
-        spec.validate("webhook")?;
+        hookgate_verify::validate(&spec, "webhook")?;
         let updated = self.store.update(&current, spec).await?;
         self.forget_cached(&current.token).await;
         tracing::info!(webhook = %updated.name, fields = ?paths, "webhook updated");
@@ -285,9 +285,20 @@ impl WebhookService for WebhookApi {
 
     async fn list_verification_providers(
         &self,
-        _request: Request<pb::ListVerificationProvidersRequest>,
+        request: Request<pb::ListVerificationProvidersRequest>,
     ) -> Result<Response<pb::ListVerificationProvidersResponse>, Status> {
-        // Served from the verification catalogue once it exists.
-        Err(Status::unimplemented("ListVerificationProviders is not served yet"))
+        // The catalogue is the same for every application: any valid token may read it.
+        let header = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        self.authorizer.authenticate(header).map_err(to_status)?;
+        let providers = hookgate_verify::providers()
+            .iter()
+            .map(crate::convert::provider_to_proto)
+            .collect();
+        Ok(Response::new(pb::ListVerificationProvidersResponse {
+            providers,
+        }))
     }
 }

@@ -317,9 +317,14 @@ impl WebhookSpec {
         if secret == self.signing_secret {
             return;
         }
+        // Kept to the microsecond, as every database stores it, so reads equal writes.
         let expire_time = chrono::TimeDelta::from_std(grace)
             .ok()
-            .and_then(|grace| now.checked_add_signed(grace));
+            .and_then(|grace| now.checked_add_signed(grace))
+            .map(|time| {
+                chrono::DurationRound::duration_trunc(time, chrono::TimeDelta::microseconds(1))
+                    .unwrap_or(time)
+            });
         self.previous_secret = match (self.signing_secret.take(), expire_time) {
             (Some(secret), Some(expire_time)) if !grace.is_zero() => Some(PreviousSecret {
                 secret,

@@ -266,3 +266,54 @@ pub fn verified_name(spec: &WebhookSpec) -> Option<&'static str> {
         other => Some(other.as_str()),
     }
 }
+
+/// The README's table of providers, generated so it cannot drift from the catalogue.
+pub fn markdown_table() -> String {
+    let mut table = String::from(
+        "| id | provider | `signing_secret` to paste | handshake |\n|---|---|---|---|\n",
+    );
+    for p in providers() {
+        let handshake = if p.has_handshake() { "yes" } else { "no" };
+        table.push_str(&format!(
+            "| `{}` | [{}]({}) | {} | {} |\n",
+            p.id,
+            p.display_name,
+            p.docs_url,
+            p.secret.replace('|', "\\|"),
+            handshake
+        ));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEGIN: &str = "<!-- providers:begin (generated: HOOKGATE_WRITE_README=1 cargo test -p hookgate-verify readme) -->\n";
+    const END: &str = "<!-- providers:end -->";
+
+    /// The README's provider table equals the catalogue's; with `HOOKGATE_WRITE_README=1`
+    /// the table is rewritten instead.
+    #[test]
+    fn readme_lists_the_catalogue() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+        let readme = std::fs::read_to_string(&path).unwrap();
+        let start = readme.find(BEGIN).expect("README has the providers marker") + BEGIN.len();
+        let end = start
+            + readme[start..]
+                .find(END)
+                .expect("README has the end marker");
+        let table = markdown_table();
+        if std::env::var("HOOKGATE_WRITE_README").is_ok_and(|v| v == "1") {
+            let rewritten = format!("{}{table}{}", &readme[..start], &readme[end..]);
+            std::fs::write(&path, rewritten).unwrap();
+        } else {
+            assert_eq!(
+                readme[start..end],
+                table,
+                "README's provider table is stale: HOOKGATE_WRITE_README=1 cargo test -p hookgate-verify readme"
+            );
+        }
+    }
+}

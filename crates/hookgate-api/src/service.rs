@@ -2,10 +2,13 @@
 
 use crate::test_request;
 use crate::{auth::Authorizer, convert::to_proto, mask, page_token, status::to_status};
-use hookgate_domain::{ApplicationName, Error, Webhook, WebhookName};
-use hookgate_gateway::{Pipeline, WebhookCache};
+use hookgate_domain::{
+    tester::{WebhookChanges, WebhookTester},
+    ApplicationName, Error, Webhook, WebhookName,
+};
 use hookgate_proto::v1::{self as pb, webhook_service_server::WebhookService};
 use hookgate_storage::Store;
+use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 const DEFAULT_PAGE_SIZE: u64 = 50;
@@ -17,8 +20,8 @@ pub struct WebhookApi {
     store: Store,
     public_url: String,
     authorizer: Authorizer,
-    tester: Option<Pipeline>,
-    gateway_cache: Option<WebhookCache>,
+    tester: Option<Arc<dyn WebhookTester>>,
+    gateway_cache: Option<Arc<dyn WebhookChanges>>,
 }
 
 impl WebhookApi {
@@ -34,7 +37,7 @@ impl WebhookApi {
 
     /// Makes writes visible at once to a gateway in this process that reads through `cache`
     /// (other processes see them within the cache's TTL).
-    pub fn with_gateway_cache(mut self, cache: WebhookCache) -> Self {
+    pub fn with_gateway_cache(mut self, cache: Arc<dyn WebhookChanges>) -> Self {
         self.gateway_cache = Some(cache);
         self
     }
@@ -45,9 +48,9 @@ impl WebhookApi {
         }
     }
 
-    /// Enables `TestWebhook`, which publishes through `pipeline`.
-    pub fn with_tester(mut self, pipeline: Pipeline) -> Self {
-        self.tester = Some(pipeline);
+    /// Enables `TestWebhook`, which publishes through `tester` (the gateway's pipeline).
+    pub fn with_tester(mut self, tester: Arc<dyn WebhookTester>) -> Self {
+        self.tester = Some(tester);
         self
     }
 
@@ -182,12 +185,12 @@ impl WebhookApi {
         request: Request<pb::TestWebhookRequest>,
     ) -> Result<Response<pb::TestWebhookResponse>, Error> {
         let webhook = self.load(&request, &request.get_ref().name, "name").await?;
-        let pipeline = self.tester.as_ref().ok_or_else(|| {
+        let tester = self.tester.as_ref().ok_or_else(|| {
             Error::Unimplemented("TestWebhook needs a Kafka producer in this process".into())
         })?;
         let ingress = test_request::to_ingress(request.get_ref(), &webhook.url(&self.public_url))?;
-        let outcome = pipeline.test(&webhook, &ingress).await;
-        tracing::info!(webhook = %webhook.name, status = outcome.response.status().as_u16(), "webhook tested");
+        let outcome = tester.test(&webhook, ingress).await;
+        tracing::info!(webhook = %webhook.name, status = outcome.status, "webhook tested");
         Ok(Response::new(test_request::to_reply(outcome)))
     }
 

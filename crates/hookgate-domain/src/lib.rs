@@ -10,6 +10,7 @@ pub mod ingress;
 pub mod names;
 pub mod reply;
 pub mod secret;
+pub mod tester;
 pub mod token;
 pub mod trigger;
 pub mod webhook;

@@ -154,12 +154,12 @@ pub fn write_fields(
                 ),
                 None => violations.push(grace_violation(prefix)),
             },
-            "signing_secret_grace" => {
+            // Checked here only when no secret is written with it, so it is reported once.
+            "signing_secret_grace"
                 if secret_grace(message.signing_secret_grace.as_ref()).is_none()
-                    && !paths.contains(&"signing_secret")
-                {
-                    violations.push(grace_violation(prefix));
-                }
+                    && !paths.contains(&"signing_secret") =>
+            {
+                violations.push(grace_violation(prefix));
             }
             "verification_provider" => {
                 spec.verification_provider = message.verification_provider.trim().to_owned()

@@ -29,6 +29,17 @@ fn provider(id: &str, secret: &str) -> pb::Webhook {
     }
 }
 
+/// A custom-scheme webhook with a secret.
+fn custom(scheme: Option<pb::HmacScheme>) -> pb::Webhook {
+    pb::Webhook {
+        display_name: "custom".into(),
+        verification_type: VerificationType::Hmac as i32,
+        hmac: scheme,
+        signing_secret: "s".into(),
+        ..Default::default()
+    }
+}
+
 fn violated_fields(status: &Status) -> Vec<String> {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     status
@@ -50,10 +61,9 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-async fn create(
-    client: &mut pb::webhook_service_client::WebhookServiceClient<tonic::transport::Channel>,
-    webhook: pb::Webhook,
-) -> Result<pb::Webhook, Status> {
+type Client = pb::webhook_service_client::WebhookServiceClient<tonic::transport::Channel>;
+
+async fn create(client: &mut Client, webhook: pb::Webhook) -> Result<pb::Webhook, Status> {
     client
         .create_webhook(pb::CreateWebhookRequest {
             parent: "applications/acme".into(),
@@ -61,6 +71,14 @@ async fn create(
         })
         .await
         .map(|r| r.into_inner())
+}
+
+async fn get(client: &mut Client, name: &str) -> pb::Webhook {
+    client
+        .get_webhook(pb::GetWebhookRequest { name: name.into() })
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 #[tokio::test]
@@ -126,48 +144,26 @@ async fn providers_and_hmac_schemes_are_validated_when_written() {
                 vec!["webhook.signing_secret"],
             ),
             (
-                pb::Webhook {
-                    verification_type: VerificationType::Hmac as i32,
-                    hmac: Some(pb::HmacScheme::default()),
-                    signing_secret: "s".into(),
-                    ..provider("", "")
-                },
+                custom(Some(pb::HmacScheme::default())),
                 vec!["webhook.hmac.header"],
             ),
             (
-                pb::Webhook {
-                    verification_type: VerificationType::Hmac as i32,
-                    hmac: Some(pb::HmacScheme {
-                        header: "X-Sig".into(),
-                        signed_content: "{body}{nonce}".into(),
-                        ..Default::default()
-                    }),
-                    signing_secret: "s".into(),
-                    ..provider("", "")
-                },
+                custom(Some(pb::HmacScheme {
+                    header: "X-Sig".into(),
+                    signed_content: "{body}{nonce}".into(),
+                    ..Default::default()
+                })),
                 vec!["webhook.hmac.signed_content"],
             ),
             (
-                pb::Webhook {
-                    verification_type: VerificationType::Hmac as i32,
-                    hmac: Some(pb::HmacScheme {
-                        header: "X-Sig".into(),
-                        algorithm: 9,
-                        ..Default::default()
-                    }),
-                    signing_secret: "s".into(),
-                    ..provider("", "")
-                },
+                custom(Some(pb::HmacScheme {
+                    header: "X-Sig".into(),
+                    algorithm: 9,
+                    ..Default::default()
+                })),
                 vec!["webhook.hmac.algorithm"],
             ),
-            (
-                pb::Webhook {
-                    verification_type: VerificationType::Hmac as i32,
-                    signing_secret: "s".into(),
-                    ..provider("", "")
-                },
-                vec!["webhook.hmac"],
-            ),
+            (custom(None), vec!["webhook.hmac"]),
             (
                 pb::Webhook {
                     signing_secret_grace: Some(prost_types::Duration {
@@ -195,24 +191,10 @@ async fn providers_and_hmac_schemes_are_validated_when_written() {
                 nanos: 0,
             }),
         };
-        let hmac = create(
-            &mut client,
-            pb::Webhook {
-                verification_type: VerificationType::Hmac as i32,
-                hmac: Some(scheme.clone()),
-                signing_secret: "s".into(),
-                ..provider("", "")
-            },
-        )
-        .await
-        .unwrap();
-        let read = client
-            .get_webhook(pb::GetWebhookRequest {
-                name: hmac.name.clone(),
-            })
+        let hmac = create(&mut client, custom(Some(scheme.clone())))
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
+        let read = get(&mut client, &hmac.name).await;
         assert_eq!(read.hmac, Some(scheme), "{}", db.backend);
         server.stop().await;
     })
@@ -255,13 +237,7 @@ async fn replacing_a_secret_keeps_the_old_one_for_its_grace() {
             "{expires} vs {day_from_now}"
         );
         assert_eq!(rotated.signing_secret_grace, None, "input only");
-        let read = client
-            .get_webhook(pb::GetWebhookRequest {
-                name: created.name.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let read = get(&mut client, &created.name).await;
         assert_eq!(
             read.previous_secret_expire_time,
             rotated.previous_secret_expire_time
@@ -299,6 +275,10 @@ async fn replacing_a_secret_keeps_the_old_one_for_its_grace() {
 async fn stack() -> (Stack, TestDb) {
     let db = TestDb::sqlite();
     (Stack::start(&db, StackOptions::default()).await, db)
+}
+
+fn assert_answer(reply: &HttpReply, text: &str) {
+    assert_eq!((reply.status.as_u16(), reply.text().as_str()), (200, text));
 }
 
 fn assert_rejected(reply: &HttpReply, what: &str) {
@@ -424,10 +404,7 @@ async fn query_and_header_handshakes_answer_without_publishing() {
 
     let dropbox = create(&mut client, provider("dropbox", "s")).await.unwrap();
     let reply = http::get(&url_of(&dropbox, "challenge=abc123")).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.text()),
-        (200, "abc123".into())
-    );
+    assert_answer(&reply, "abc123");
     assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
 
     let graph = create(&mut client, provider("microsoft-graph", "state"))
@@ -439,10 +416,7 @@ async fn query_and_header_handshakes_answer_without_publishing() {
         "",
     )
     .await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.text()),
-        (200, "Validation: Testing".into())
-    );
+    assert_answer(&reply, "Validation: Testing");
     assert!(reply
         .header("content-type")
         .unwrap()
@@ -488,10 +462,7 @@ async fn query_and_header_handshakes_answer_without_publishing() {
         "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
     ))
     .await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.text()),
-        (200, "1158201444".into())
-    );
+    assert_answer(&reply, "1158201444");
     reader.assert_none(QUIET);
     stack.stop().await;
 }
@@ -559,10 +530,7 @@ async fn signed_handshakes_answer_after_the_signature() {
         ),
     ];
     let reply = http::post(&twitch.url, &headers, body).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.text()),
-        (200, "pogchamp-kappa-360noscope-vohiyo".into())
-    );
+    assert_answer(&reply, "pogchamp-kappa-360noscope-vohiyo");
     reader.assert_none(QUIET);
     stack.stop().await;
 }
@@ -581,13 +549,7 @@ async fn asana_keeps_the_handshake_secret_and_verifies_with_it() {
     let reply = http::post(&hook.url, &[("x-hook-secret", "asana-given")], "").await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
     assert_eq!(reply.header("x-hook-secret"), Some("asana-given"));
-    let read = client
-        .get_webhook(pb::GetWebhookRequest {
-            name: hook.name.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let read = get(&mut client, &hook.name).await;
     assert!(read.has_signing_secret, "the handshake kept the secret");
 
     let reader = stack.reader();

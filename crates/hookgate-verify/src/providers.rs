@@ -70,6 +70,20 @@ const fn fields(
     }
 }
 
+/// `t={unix seconds},v1={hex}`, signed `{t}.{body}`, 300 s (Stripe's form, which Mux and
+/// Persona follow).
+const fn t_v1(header: &'static str) -> SignatureSpec<'static> {
+    fields(
+        header,
+        ',',
+        "t",
+        "v1",
+        DOT_SIGNED,
+        TimeUnit::Seconds,
+        DEFAULT_TOLERANCE,
+    )
+}
+
 /// Standard Webhooks under a vendor's header names: `whsec_` base64 key, `{id}.{ts}.{body}`,
 /// a space-separated list of `v1,` base64 signatures.
 const fn standard(
@@ -210,15 +224,7 @@ pub static PROVIDERS: &[Provider] = &[
             "Stripe",
             "https://docs.stripe.com/webhooks#verify-manually",
             "The endpoint's signing secret (whsec_…), as shown",
-            fields(
-                "Stripe-Signature",
-                ',',
-                "t",
-                "v1",
-                DOT_SIGNED,
-                TimeUnit::Seconds,
-                DEFAULT_TOLERANCE,
-            ),
+            t_v1("Stripe-Signature"),
         ),
         "json:/id",
     ),
@@ -629,15 +635,7 @@ pub static PROVIDERS: &[Provider] = &[
             "Mux",
             "https://docs.mux.com/core/verify-webhook-signatures",
             "The webhook's signing secret",
-            fields(
-                "Mux-Signature",
-                ',',
-                "t",
-                "v1",
-                DOT_SIGNED,
-                TimeUnit::Seconds,
-                DEFAULT_TOLERANCE,
-            ),
+            t_v1("Mux-Signature"),
         ),
         "json:/id",
     ),
@@ -1052,15 +1050,7 @@ pub static PROVIDERS: &[Provider] = &[
         "Persona",
         "https://docs.withpersona.com/docs/webhooks-best-practices",
         "The webhook's secret",
-        fields(
-            "Persona-Signature",
-            ',',
-            "t",
-            "v1",
-            DOT_SIGNED,
-            TimeUnit::Seconds,
-            DEFAULT_TOLERANCE,
-        ),
+        t_v1("Persona-Signature"),
     ),
     signed(
         "frameio",

@@ -293,6 +293,21 @@ mod tests {
     const BEGIN: &str = "<!-- providers:begin (generated: HOOKGATE_WRITE_README=1 cargo test -p hookgate-verify readme) -->\n";
     const END: &str = "<!-- providers:end -->";
 
+    #[test]
+    fn deduplication_defaults_are_the_ones_spec_names() {
+        for (id, key) in [
+            ("github", "header:X-GitHub-Delivery"),
+            ("stripe", "json:/id"),
+            ("shopify", "header:X-Shopify-Webhook-Id"),
+            ("standard-webhooks", "header:webhook-id"),
+            ("svix", "header:svix-id"),
+            ("slack", "json:/event_id"),
+            ("twilio", "header:I-Twilio-Idempotency-Token"),
+        ] {
+            assert_eq!(find(id).map(|p| p.dedup_key), Some(key), "{id}");
+        }
+    }
+
     /// The README's provider table equals the catalogue's; with `HOOKGATE_WRITE_README=1`
     /// the table is rewritten instead.
     #[test]

@@ -218,9 +218,11 @@ fn timestamp_millis(text: &str, unit: TimeUnit) -> Option<i64> {
     match unit {
         TimeUnit::Seconds => text.parse::<i64>().ok()?.checked_mul(1000),
         TimeUnit::Millis => text.parse::<i64>().ok(),
+        // Unix seconds are accepted too: not every provider that documents a date sends one.
         TimeUnit::Rfc3339 => chrono::DateTime::parse_from_rfc3339(text)
             .ok()
-            .map(|time| time.timestamp_millis()),
+            .map(|time| time.timestamp_millis())
+            .or_else(|| text.parse::<i64>().ok()?.checked_mul(1000)),
     }
 }
 

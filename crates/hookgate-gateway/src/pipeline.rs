@@ -43,6 +43,8 @@ pub struct Published {
 pub struct Outcome {
     pub response: Response<Bytes>,
     pub published: Option<Published>,
+    /// A handshake stored the webhook's signing secret: cached copies are stale.
+    pub secret_kept: bool,
 }
 
 impl Outcome {
@@ -50,6 +52,7 @@ impl Outcome {
         Self {
             response: response::from_reply(reply),
             published: None,
+            secret_kept: false,
         }
     }
 
@@ -57,6 +60,7 @@ impl Outcome {
         Self {
             response: response::from_error(error, webhook.spec.has_basic_auth()),
             published: None,
+            secret_kept: false,
         }
     }
 }
@@ -148,7 +152,10 @@ impl Pipeline {
                 match store.keep_signing_secret(&webhook.name, secret).await {
                     Ok(_) => {
                         tracing::info!(webhook = %webhook.name, "handshake secret kept");
-                        Outcome::reply(reply)
+                        Outcome {
+                            secret_kept: true,
+                            ..Outcome::reply(reply)
+                        }
                     }
                     Err(error) => {
                         tracing::warn!(webhook = %webhook.name, %error, "handshake secret not kept");
@@ -253,6 +260,7 @@ impl Pipeline {
         Outcome {
             response,
             published: Some(published),
+            secret_kept: false,
         }
     }
 

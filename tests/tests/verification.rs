@@ -655,3 +655,118 @@ async fn custom_hmac_schemes_verify_over_http() {
     reader.assert_none(QUIET);
     stack.stop().await;
 }
+
+/// How a provider signs `body` at unix time `ts` for `url`, as its documentation says.
+type SignWith = fn(secret: &str, url: &str, body: &str, ts: i64) -> Vec<(String, String)>;
+
+fn header(name: &str, value: String) -> (String, String) {
+    (name.to_owned(), value)
+}
+
+/// One provider per signing family, each with its tolerance (None: nothing timestamped).
+fn families() -> Vec<(&'static str, String, SignWith, Option<i64>)> {
+    let discord_key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+    vec![
+        (
+            "paddle",
+            "pdl_ntfset_secret".into(),
+            |secret, _, body, ts| {
+                let h1 = hex::encode(hmac256(secret, &format!("{ts}:{body}")));
+                vec![header("paddle-signature", format!("ts={ts};h1={h1}"))]
+            },
+            Some(5),
+        ),
+        (
+            "hubspot",
+            "client-secret".into(),
+            |secret, url, body, ts| {
+                let ms = ts * 1000;
+                let signed = format!("POST{url}{body}{ms}");
+                vec![
+                    header("x-hubspot-request-timestamp", ms.to_string()),
+                    header(
+                        "x-hubspot-signature-v3",
+                        B64.encode(hmac256(secret, &signed)),
+                    ),
+                ]
+            },
+            Some(300),
+        ),
+        (
+            "square",
+            "signature-key".into(),
+            |secret, url, body, _| {
+                let signature = B64.encode(hmac256(secret, &format!("{url}{body}")));
+                vec![header("x-square-hmacsha256-signature", signature)]
+            },
+            None,
+        ),
+        (
+            "gitlab",
+            "gitlab-token".into(),
+            |secret, _, _, _| vec![header("x-gitlab-token", secret.to_owned())],
+            None,
+        ),
+        (
+            "discord",
+            hex::encode(discord_key.verifying_key().to_bytes()),
+            |_, _, body, ts| {
+                let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+                let signature = key.sign(format!("{ts}{body}").as_bytes());
+                vec![
+                    header("x-signature-timestamp", ts.to_string()),
+                    header("x-signature-ed25519", hex::encode(signature.to_bytes())),
+                ]
+            },
+            Some(300),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_signing_family_verifies_over_http_and_refuses_forgeries() {
+    let (stack, _db) = stack().await;
+    let mut client = stack.client().await;
+    let reader = stack.reader();
+    let body = r#"{"event_id":"evt_1","data":{"n":1}}"#;
+    for (id, secret, sign, tolerance) in families() {
+        let hook = create(&mut client, provider(id, &secret)).await.unwrap();
+        let url = format!("{}/sub?x=1", hook.url);
+        let send = |headers: Vec<(String, String)>, body: &'static str| {
+            let url = url.clone();
+            async move {
+                let headers: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                http::post(&url, &headers, body).await
+            }
+        };
+        let good = sign(&secret, &url, body, now());
+        let reply = send(good.clone(), body).await;
+        assert_eq!(reply.status.as_u16(), 200, "{id}: {}", reply.text());
+        let record = reader.read(1, Duration::from_secs(10)).pop().unwrap();
+        assert_eq!(record.value["data"]["verified"], id);
+
+        if id != "discord" {
+            let wrong = sign("not-the-secret", &url, body, now());
+            assert_rejected(&send(wrong, body).await, id);
+        }
+        // A token says nothing about the body; every other family signs it.
+        if id != "gitlab" {
+            assert_rejected(&send(good.clone(), r#"{"event_id":"evt_2"}"#).await, id);
+        }
+        for (name, _) in &good {
+            let missing: Vec<_> = good.iter().filter(|(n, _)| n != name).cloned().collect();
+            assert_rejected(&send(missing, body).await, name);
+        }
+        if let Some(tolerance) = tolerance {
+            let stale = sign(&secret, &url, body, now() - tolerance - 10);
+            let reply = send(stale, body).await;
+            assert_rejected(&reply, id);
+            assert!(reply.text().contains("tolerance"), "{id}: {}", reply.text());
+        }
+    }
+    reader.assert_none(QUIET);
+    stack.stop().await;
+}

@@ -83,7 +83,8 @@ impl Stack {
             rate_limit: options.rate_limit,
             ..GatewayConfig::new(public_url.clone())
         };
-        let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone());
+        let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
+            .with_secret_store(store.clone());
         if let Some(verifier) = options.alexa.clone() {
             pipeline = pipeline.with_alexa(verifier);
         }
@@ -95,8 +96,8 @@ impl Stack {
         }
         let cache = hookgate_gateway::WebhookCache::new(store.clone(), config.cache_ttl);
         let api = WebhookApi::new(store, public_url, Authorizer::default())
-            .with_tester(pipeline.clone())
-            .with_gateway_cache(cache.clone());
+            .with_tester(Arc::new(pipeline.clone()))
+            .with_gateway_cache(Arc::new(cache.clone()));
         let gateway = Arc::new(Gateway {
             cache,
             pipeline,

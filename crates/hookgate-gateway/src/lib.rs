@@ -11,6 +11,7 @@ mod metrics;
 mod pipeline;
 mod response;
 mod server;
+mod tester;
 mod trace;
 
 pub use alexa::{AlexaVerifier, ChainFuture, ChainSource};

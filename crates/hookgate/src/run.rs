@@ -279,8 +279,9 @@ async fn run(
     let metrics = Metrics::new(&mut registry);
     let config = gateway_config(&settings);
     let replies = hookgate_bus::ReplyRouter::start_in_background(&kafka);
-    let pipeline =
-        Pipeline::new(producer.clone(), &config, metrics.clone()).with_replies(replies.clone());
+    let pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
+        .with_replies(replies.clone())
+        .with_secret_store(store.clone());
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
     let admin = Admin {
@@ -295,8 +296,8 @@ async fn run(
     let cache = WebhookCache::new(store.clone(), config.cache_ttl);
     if let (Some(listener), Some(authorizer)) = (grpc, authorizer) {
         let api = WebhookApi::new(store.clone(), settings.public_url.clone(), authorizer)
-            .with_tester(pipeline.clone())
-            .with_gateway_cache(cache.clone());
+            .with_tester(Arc::new(pipeline.clone()))
+            .with_gateway_cache(Arc::new(cache.clone()));
         let stop = stop.clone();
         tasks.spawn(async move {
             hookgate_api::serve(listener, api, stopped(stop))

@@ -24,8 +24,13 @@ pub fn unique_topic(prefix: &str) -> String {
 
 /// Publishes `value` to `topic`, as a workflow engine replying would.
 pub async fn produce_json(topic: &str, value: &serde_json::Value) {
+    produce_json_to(&brokers(), topic, value).await;
+}
+
+/// [`produce_json`] to another broker than the shared one.
+pub async fn produce_json_to(brokers: &str, topic: &str, value: &serde_json::Value) {
     let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+        .set("bootstrap.servers", brokers)
         .create()
         .expect("producer");
     producer

@@ -5,6 +5,7 @@ use hookgate_api::{Authorizer, WebhookApi};
 use hookgate_bus::{KafkaConfig, Producer};
 use hookgate_gateway::{Gateway, GatewayConfig, Metrics, Pipeline, RateLimit};
 use hookgate_proto::v1::{self as pb, webhook_service_client::WebhookServiceClient};
+use prometheus_client::registry::Registry;
 use std::{net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::watch};
 use tonic::transport::Channel;
@@ -49,6 +50,7 @@ pub struct Stack {
     pub grpc_addr: SocketAddr,
     pub options: StackOptions,
     pub producer: Producer,
+    registry: Arc<Registry>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -74,8 +76,9 @@ impl Stack {
                 .expect("create topics");
         }
         let producer = Producer::new(&kafka).expect("producer");
-        let mut registry = prometheus_client::registry::Registry::default();
+        let mut registry = prometheus_client::registry::Registry::with_prefix("hookgate");
         let metrics = Metrics::new(&mut registry);
+        kafka.metrics.register(&mut registry);
         let config = GatewayConfig {
             max_body_bytes: options.max_body_bytes,
             header_read_timeout: options.header_read_timeout,
@@ -127,6 +130,7 @@ impl Stack {
             grpc_addr,
             options,
             producer,
+            registry: Arc::new(registry),
             stop,
             tasks,
         }
@@ -152,6 +156,13 @@ impl Stack {
             .await
             .expect("create webhook")
             .into_inner()
+    }
+
+    /// `/metrics` as the binary would serve it.
+    pub fn metrics_text(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("metrics");
+        out
     }
 
     pub fn reply_topic(&self) -> String {

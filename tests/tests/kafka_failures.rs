@@ -125,3 +125,49 @@ async fn retriable_produce_errors_are_retried_without_duplicates() {
         .count();
     assert_eq!(retried, 1, "idempotent retries publish exactly once");
 }
+
+#[tokio::test]
+async fn a_producer_in_a_fatal_state_is_replaced() {
+    let (cluster, _db, stack, hook) = warmed_up().await;
+    // The head-of-line batch refused as out of order: librdkafka can no longer vouch for
+    // ordering or once-ness, so the idempotent producer dies for good.
+    cluster.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER],
+    );
+    let killed = http::post(&hook.url, &[("content-type", "text/plain")], "fatal").await;
+    assert_eq!(killed.status.as_u16(), 503, "{}", killed.text());
+    assert!(killed.header("retry-after").is_some());
+
+    let mut answers = Vec::new();
+    for attempt in 0..20 {
+        let body = format!("after-{attempt}");
+        let reply = http::post(&hook.url, &[("content-type", "text/plain")], body.clone()).await;
+        answers.push(reply.status.as_u16());
+        if reply.status.is_success() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        answers.last(),
+        Some(&200),
+        "the dead producer was never replaced: {answers:?}"
+    );
+    assert!(stack.producer.health().is_ok(), "healthy once replaced");
+    assert!(
+        stack
+            .metrics_text()
+            .contains("hookgate_kafka_producer_replaced_total 1"),
+        "{}",
+        stack.metrics_text()
+    );
+    let records = stack.reader().read(10, Duration::from_secs(3));
+    let bodies: Vec<_> = records
+        .iter()
+        .map(|r| r.value["data"]["body"].clone())
+        .collect();
+    let acknowledged = answers.iter().filter(|s| **s == 200).count() + 1;
+    assert_eq!(records.len(), acknowledged, "{bodies:?}");
+    assert!(!bodies.contains(&serde_json::json!("fatal")), "{bodies:?}");
+}

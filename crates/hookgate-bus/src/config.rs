@@ -1,5 +1,6 @@
 //! Connection settings shared by the producer and the admin client.
 
+use crate::BusMetrics;
 use rdkafka::ClientConfig;
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub struct KafkaConfig {
     pub publish_timeout: Duration,
     /// Extra librdkafka properties (SASL, TLS, …), applied last so they win.
     pub properties: Vec<(String, String)>,
+    /// Where every client built from this configuration reports broker reachability.
+    pub metrics: BusMetrics,
 }
 
 impl std::fmt::Debug for KafkaConfig {
@@ -49,6 +52,7 @@ impl KafkaConfig {
             topic_replication: 1,
             publish_timeout: Duration::from_secs(10),
             properties: Vec::new(),
+            metrics: BusMetrics::default(),
         }
     }
 

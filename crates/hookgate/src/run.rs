@@ -143,6 +143,7 @@ fn kafka_config(settings: &Settings) -> KafkaConfig {
         topic_replication: settings.topic_replication,
         publish_timeout: settings.request_timeout,
         properties,
+        metrics: Default::default(),
     }
 }
 
@@ -224,6 +225,8 @@ fn readiness(
         let producer = producer.clone();
         let kafka = kafka.clone();
         Box::pin(async move {
+            // Topics that exist are no use while nothing can be published to them.
+            producer.health().map_err(|e| format!("kafka: {e}"))?;
             hookgate_bus::topics_ready(&producer, &kafka)
                 .await
                 .map_err(|e| format!("kafka: {e}"))
@@ -277,6 +280,7 @@ async fn run(
 
     let mut registry = Registry::with_prefix("hookgate");
     let metrics = Metrics::new(&mut registry);
+    kafka.metrics.register(&mut registry);
     let config = gateway_config(&settings);
     let replies = hookgate_bus::ReplyRouter::start_in_background(&kafka);
     let pipeline =

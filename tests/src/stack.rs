@@ -19,6 +19,8 @@ pub struct StackOptions {
     pub topic: String,
     pub rate_limit: RateLimit,
     pub max_body_bytes: usize,
+    /// `HOOKGATE_MAX_RECORD_BYTES`.
+    pub max_record_bytes: usize,
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
@@ -37,6 +39,7 @@ impl Default for StackOptions {
                 window: Duration::from_secs(1),
             },
             max_body_bytes: 262_144,
+            max_record_bytes: 1_000_000,
             request_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
@@ -68,6 +71,7 @@ impl Stack {
             reply_topic: format!("{}-replies", options.topic),
             topic_partitions: 1,
             publish_timeout: options.request_timeout,
+            max_record_bytes: options.max_record_bytes,
             ..KafkaConfig::local(options.brokers.clone())
         };
         if options.create_topics {

@@ -10,6 +10,7 @@ use crate::{watch::BrokerWatch, BusError, KafkaConfig};
 use hookgate_domain::trigger::TriggerRecord;
 use rdkafka::{
     client::ClientContext,
+    config::RDKafkaLogLevel,
     error::KafkaError,
     message::{Header, OwnedHeaders},
     producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer as _},
@@ -19,7 +20,7 @@ use rdkafka::{
 use std::{
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc, Mutex, RwLock, Weak,
+        Arc, Mutex, OnceLock, RwLock, Weak,
     },
     time::{Duration, Instant},
 };
@@ -46,6 +47,10 @@ struct Context {
 }
 
 impl ClientContext for Context {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.watch.log(level, facility, message);
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         match error.rdkafka_error_code() {
             Some(RDKafkaErrorCode::Fatal) => {
@@ -63,10 +68,29 @@ impl ClientContext for Context {
     }
 }
 
+/// Whether `error` means the broker will never take a record from this producer again:
+/// its producer id or epoch is no longer accepted. librdkafka calls some of these fatal;
+/// others (a fenced epoch answered to a produce request, as after a broker freeze) it
+/// reports on every record, forever, without calling the producer dead.
+fn kills_producer(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::Fatal
+                | RDKafkaErrorCode::ProducerFenced
+                | RDKafkaErrorCode::InvalidProducerEpoch
+                | RDKafkaErrorCode::InvalidProducerIdMapping
+                | RDKafkaErrorCode::OutOfOrderSequenceNumber
+        )
+    )
+}
+
 /// One librdkafka producer instance.
 struct Generation {
     number: u64,
     producer: FutureProducer<Context>,
+    /// Set when a record's error showed this producer can never publish again.
+    dead: OnceLock<String>,
 }
 
 impl Generation {
@@ -89,16 +113,24 @@ impl Generation {
                 ("queue.buffering.max.messages", "100000".into()),
                 ("queue.buffering.max.kbytes", "262144".into()),
                 ("message.timeout.ms", timeout_ms),
+                // `publish` refuses larger records itself, with the same arithmetic.
+                ("message.max.bytes", config.max_record_bytes.to_string()),
             ])
             .create_with_context(context)
             .map_err(BusError::Config)?;
-        Ok(Self { number, producer })
+        Ok(Self {
+            number,
+            producer,
+            dead: OnceLock::new(),
+        })
     }
 
     /// Why this producer can never publish again, if it cannot.
     fn fatal_error(&self) -> Option<String> {
-        let (code, reason) = self.producer.client().fatal_error()?;
-        Some(format!("{code}: {reason}"))
+        if let Some((code, reason)) = self.producer.client().fatal_error() {
+            return Some(format!("{code}: {reason}"));
+        }
+        self.dead.get().cloned()
     }
 }
 
@@ -152,6 +184,22 @@ impl Shared {
         retire(current, self.config.publish_timeout);
     }
 
+    /// Replaces the producer when `error`, from generation `number`, shows it dead.
+    fn examine(&self, number: u64, error: &KafkaError) {
+        let current = self.current();
+        if current.number != number {
+            return;
+        }
+        if kills_producer(error) && current.dead.set(error.to_string()).is_ok() {
+            tracing::error!(
+                generation = number,
+                %error,
+                "kafka producer can no longer publish; replacing it"
+            );
+        }
+        self.replace_if_dead(&current);
+    }
+
     fn replace_if_dead(&self, generation: &Generation) -> bool {
         match generation.fatal_error() {
             Some(_) => {
@@ -169,10 +217,17 @@ impl Shared {
         }
     }
 
-    fn failed(&self, error: &KafkaError) {
+    /// The error for a record that was not published. A record the brokers refuse as too
+    /// large (their limit may be below ours) says nothing about the others.
+    fn failed(&self, error: KafkaError, size: usize) -> BusError {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge) {
+            let limit = self.config.max_record_bytes.min(size.saturating_sub(1));
+            return BusError::RecordTooLarge { size, limit };
+        }
         if let Ok(mut recent) = self.recent.lock() {
             recent.failure = Some((Instant::now(), error.to_string()));
         }
+        BusError::Publish(error)
     }
 }
 
@@ -223,6 +278,10 @@ impl Producer {
     /// Resolves once the brokers hold the record, or fails; never both, never neither.
     pub async fn publish(&self, record: &TriggerRecord) -> Result<Delivery, BusError> {
         let shared = &self.shared;
+        let (size, limit) = (encoded_size(record), shared.config.max_record_bytes);
+        if size > limit {
+            return Err(BusError::RecordTooLarge { size, limit });
+        }
         let queue_deadline = Instant::now() + shared.config.publish_timeout / 2;
         // A record refused at enqueue by a dead producer never left the process, so it may
         // go to the replacement; one that was handed over may not (it could yet land).
@@ -236,12 +295,12 @@ impl Producer {
             match enqueue(&generation.producer, self.topic(), record, queue_deadline).await {
                 Ok(delivery) => break (generation.number, delivery),
                 Err(error) => {
-                    if shared.replace_if_dead(&generation) && may_retry {
+                    shared.examine(generation.number, &error);
+                    if generation.fatal_error().is_some() && may_retry {
                         may_retry = false;
                         continue;
                     }
-                    shared.failed(&error);
-                    return Err(BusError::Publish(error));
+                    return Err(shared.failed(error, size));
                 }
             }
         };
@@ -260,12 +319,8 @@ impl Producer {
             Ok(Err((error, _))) => error,
             Err(_) => KafkaError::Canceled,
         };
-        let current = shared.current();
-        if current.number == generation {
-            shared.replace_if_dead(&current);
-        }
-        shared.failed(&error);
-        Err(BusError::Publish(error))
+        shared.examine(generation, &error);
+        Err(shared.failed(error, size))
     }
 
     /// `Err` naming the reason while no record can be published: the producer is dead,
@@ -274,19 +329,19 @@ impl Producer {
     pub fn health(&self) -> Result<(), String> {
         let shared = &self.shared;
         if let Some(reason) = shared.current().fatal_error() {
-            return Err(format!("kafka producer failed ({reason}); replacing it"));
+            return Err(format!("producer failed ({reason}); replacing it"));
         }
         if let Some(down_for) = shared.watch.down_for() {
             return Err(format!(
-                "kafka unreachable for {}s",
+                "brokers unreachable for {}s",
                 down_for.as_secs().max(1)
             ));
         }
         let recent = shared.recent.lock().map_err(|e| e.to_string())?;
         match &recent.failure {
-            Some((at, error)) if at.elapsed() < FAILURE_MEMORY => Err(format!(
-                "kafka did not acknowledge the latest record: {error}"
-            )),
+            Some((at, error)) if at.elapsed() < FAILURE_MEMORY => {
+                Err(format!("the latest record was not acknowledged: {error}"))
+            }
             _ => Ok(()),
         }
     }
@@ -321,6 +376,25 @@ impl Producer {
         }
         metadata
     }
+}
+
+/// Bytes of a record's length, attributes, timestamp and offset deltas, key and value
+/// lengths and header count at their largest: librdkafka's own allowance.
+const RECORD_OVERHEAD: usize = 36;
+
+/// A record's size as librdkafka weighs it against `message.max.bytes`.
+pub(crate) fn encoded_size(record: &TriggerRecord) -> usize {
+    // Header name and value lengths are zig-zag varints.
+    let varint = |n: usize| {
+        let zigzag = (n as u64) << 1;
+        (64 - zigzag.leading_zeros() as usize).div_ceil(7).max(1)
+    };
+    let headers: usize = record
+        .headers
+        .iter()
+        .map(|(name, value)| name.len() + value.len() + varint(name.len()) + varint(value.len()))
+        .sum();
+    RECORD_OVERHEAD + record.key.len() + record.value.len() + headers
 }
 
 /// Hands `record` to librdkafka, waiting while its queue is full until `queue_deadline`.
@@ -409,6 +483,58 @@ mod tests {
             Producer::new(&config).is_ok(),
             "librdkafka must be built with TLS and SASL"
         );
+    }
+
+    fn record(value_len: usize) -> TriggerRecord {
+        TriggerRecord {
+            key: "0193a7c2e4d07b3f9c1d2e3f4a5b6c7d".into(),
+            headers: vec![
+                ("ce_specversion", "1.0".into()),
+                ("ce_source", "/applications/acme/webhooks/w".repeat(10)),
+                ("ce_type", "x".repeat(200)),
+            ],
+            value: vec![b'v'; value_len],
+            event_id: "e".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_record_limit_is_librdkafkas_to_the_byte() {
+        let config = KafkaConfig {
+            max_record_bytes: 5_000,
+            ..KafkaConfig::local("127.0.0.1:1")
+        };
+        let producer = Producer::new(&config).unwrap();
+        let generation = producer.shared.current();
+        let overhead = encoded_size(&record(0));
+        let fits = record(5_000 - overhead);
+        assert_eq!(encoded_size(&fits), 5_000);
+        let later = Instant::now() + Duration::from_secs(1);
+        assert!(
+            enqueue(&generation.producer, "t", &fits, later)
+                .await
+                .is_ok(),
+            "librdkafka takes what publish lets through"
+        );
+        let over = record(5_001 - overhead);
+        match enqueue(&generation.producer, "t", &over, later).await {
+            Err(error) => assert_eq!(
+                error.rdkafka_error_code(),
+                Some(RDKafkaErrorCode::MessageSizeTooLarge),
+                "publish refuses only what librdkafka would"
+            ),
+            Ok(_) => panic!("librdkafka accepted a record over message.max.bytes"),
+        }
+        assert!(matches!(
+            producer.publish(&over).await,
+            Err(BusError::RecordTooLarge {
+                size: 5_001,
+                limit: 5_000
+            })
+        ));
+        generation
+            .producer
+            .purge(rdkafka::producer::PurgeConfig::default().queue());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! ends with how long it lasted.
 
 use crate::metrics::BusMetrics;
+use rdkafka::config::RDKafkaLogLevel;
 use std::{
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -161,6 +162,38 @@ impl BrokerWatch {
 
     pub(crate) fn down_for(&self) -> Option<Duration> {
         self.outage.lock().ok()?.down_for(Instant::now())
+    }
+
+    /// A librdkafka log line. Connection failures are logged at error level on every
+    /// reconnect; during an outage, which is logged already, they are only traced.
+    pub(crate) fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        let client = self.client;
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error
+            | RDKafkaLogLevel::Warning
+                if self.is_down() =>
+            {
+                tracing::debug!(target: "librdkafka", client, facility, message)
+            }
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
+                tracing::error!(target: "librdkafka", client, facility, message)
+            }
+            RDKafkaLogLevel::Warning => {
+                tracing::warn!(target: "librdkafka", client, facility, message)
+            }
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", client, facility, message)
+            }
+            RDKafkaLogLevel::Debug => {
+                tracing::debug!(target: "librdkafka", client, facility, message)
+            }
+        }
     }
 
     /// Any other client error: it repeats as often as the outage reports do, so it is

@@ -142,6 +142,7 @@ fn kafka_config(settings: &Settings) -> KafkaConfig {
         topic_partitions: settings.topic_partitions,
         topic_replication: settings.topic_replication,
         publish_timeout: settings.request_timeout,
+        max_record_bytes: usize::try_from(settings.max_record_bytes).unwrap_or(usize::MAX),
         properties,
         metrics: Default::default(),
     }

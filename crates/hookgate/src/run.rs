@@ -51,7 +51,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
                 }),
                 false,
             ),
-            Command::Tail(args) => return tail(args).await,
+            Command::Tail(args) => return tail(args, stop).await,
             Command::Gateway(settings) => (
                 settings,
                 Some(Roles {
@@ -92,7 +92,8 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
     })
 }
 
-async fn tail(args: TailArgs) -> anyhow::Result<()> {
+/// Prints records until a signal (SIGINT or SIGTERM) flips `stop`: either ends it cleanly.
+async fn tail(args: TailArgs, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
     // Only records on stdout: logs below warnings would get in the way of piping.
     let _telemetry = telemetry::init(&Settings {
         log: "warn".into(),
@@ -105,7 +106,7 @@ async fn tail(args: TailArgs) -> anyhow::Result<()> {
     });
     tokio::select! {
         result = printing => result.with_context(|| format!("HOOKGATE_KAFKA_BROKERS: cannot read {topic}")),
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        () = stopped(stop) => Ok(()),
     }
 }
 
@@ -302,9 +303,9 @@ async fn run(
         let api = WebhookApi::new(store.clone(), settings.public_url.clone(), authorizer)
             .with_tester(pipeline.clone())
             .with_gateway_cache(cache.clone());
-        let stop = stop.clone();
+        let (stop, drain) = (stop.clone(), settings.shutdown_timeout);
         tasks.spawn(async move {
-            hookgate_api::serve(listener, api, stopped(stop))
+            hookgate_api::serve_with_drain(listener, api, stopped(stop), drain)
                 .await
                 .context("the gRPC server failed")
         });

@@ -18,13 +18,17 @@ fn free_addr() -> SocketAddr {
 struct Process(Child);
 
 impl Process {
-    fn terminate(&self) {
+    fn signal(&self, signal: &str) {
         let pid = self.0.id().to_string();
         let killed = Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([signal, &pid])
             .status()
             .expect("kill");
         assert!(killed.success());
+    }
+
+    fn terminate(&self) {
+        self.signal("-TERM");
     }
 
     /// The exit code, waiting at most `limit`; `None` when ended by a signal.
@@ -212,13 +216,21 @@ async fn create_webhook(
 
 /// The first line `hookgate tail --from-beginning` prints for `topic`.
 fn tail_one(topic: &str, env: &[(&str, String)]) -> serde_json::Value {
-    use std::io::BufRead;
-    let mut child = Process(
+    first_line(&mut tail(topic, env))
+}
+
+fn tail(topic: &str, env: &[(&str, String)]) -> Process {
+    Process(
         hookgate(&["tail", "--from-beginning", "--topic", topic], env)
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn tail"),
-    );
+    )
+}
+
+/// The next JSON line `child` prints.
+fn first_line(child: &mut Process) -> serde_json::Value {
+    use std::io::BufRead;
     let stdout = child.0.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -398,4 +410,91 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_setting() {
         "an open API must not listen on a public address"
     );
     assert!(String::from_utf8_lossy(&open_api.stderr).contains("HOOKGATE_API_TOKENS"));
+}
+
+#[tokio::test]
+async fn tail_ends_cleanly_on_sigterm_and_sigint() {
+    let topic = kafka::unique_topic("tail");
+    kafka::create_topic(&topic).await;
+    kafka::produce_json_to(&kafka::brokers(), &topic, &serde_json::json!({"n": 1})).await;
+    let env = [("HOOKGATE_KAFKA_BROKERS", kafka::brokers())];
+    for signal in ["-TERM", "-INT"] {
+        let mut process = tail(&topic, &env);
+        let record = first_line(&mut process);
+        assert_eq!(record["value"]["n"], 1, "tail is reading");
+        process.signal(signal);
+        assert_eq!(
+            process.exit_code_within(Duration::from_secs(5)).await,
+            Some(0),
+            "hookgate tail on {signal}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sigterm_cuts_grpc_calls_still_running_after_the_drain_timeout() {
+    let db = TestDb::sqlite();
+    let (grpc, http_addr, admin) = (free_addr(), free_addr(), free_addr());
+    let topic = kafka::unique_topic("drain");
+    let env = vec![
+        ("HOOKGATE_DATABASE_URL", db.url.clone()),
+        ("HOOKGATE_KAFKA_BROKERS", kafka::brokers()),
+        ("HOOKGATE_TRIGGER_TOPIC", topic.clone()),
+        ("HOOKGATE_REPLY_TOPIC", format!("{topic}-replies")),
+        ("HOOKGATE_TOPIC_PARTITIONS", "1".into()),
+        ("HOOKGATE_GRPC_ADDR", grpc.to_string()),
+        ("HOOKGATE_HTTP_ADDR", http_addr.to_string()),
+        ("HOOKGATE_ADMIN_ADDR", admin.to_string()),
+        ("HOOKGATE_PUBLIC_URL", format!("http://{http_addr}")),
+        ("HOOKGATE_SHUTDOWN_TIMEOUT", "1s".into()),
+    ];
+    let mut process = spawn(&["serve"], &env);
+    wait_ready(admin).await;
+    let mut client = WebhookServiceClient::connect(format!("http://{grpc}"))
+        .await
+        .expect("connect api");
+    let waiting = client
+        .create_webhook(pb::CreateWebhookRequest {
+            parent: "applications/acme".into(),
+            webhook: Some(pb::Webhook {
+                display_name: "never answered".into(),
+                wait_for_reply: true,
+                reply_timeout: Some(prost_types::Duration {
+                    seconds: 120,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create")
+        .into_inner();
+    // A TestWebhook call that waits for a workflow reply nobody sends.
+    let mut caller = client.clone();
+    let call = tokio::spawn(async move {
+        caller
+            .test_webhook(pb::TestWebhookRequest {
+                name: waiting.name,
+                body: "{}".into(),
+                ..Default::default()
+            })
+            .await
+    });
+    let reader = kafka::Reader::new(&kafka::brokers(), &topic);
+    let published = tokio::task::spawn_blocking(move || reader.read(1, Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(published.len(), 1, "the call is waiting for its reply");
+
+    process.terminate();
+    assert_eq!(
+        process.exit_code_within(Duration::from_secs(20)).await,
+        Some(0),
+        "the drain, not the call's 120 s reply_timeout, bounds shutdown"
+    );
+    let cut = tokio::time::timeout(Duration::from_secs(5), call)
+        .await
+        .expect("the call ended with the process")
+        .unwrap();
+    assert!(cut.is_err(), "the cut call is an error to its caller");
 }

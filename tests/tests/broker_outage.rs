@@ -125,24 +125,16 @@ async fn outage(pause: Duration) -> Duration {
         },
     )
     .await;
+    let webhook = |display_name: &str, wait_for_reply| pb::Webhook {
+        display_name: display_name.into(),
+        wait_for_reply,
+        ..Default::default()
+    };
     let hook = stack
-        .create(
-            "acme",
-            pb::Webhook {
-                display_name: "through an outage".into(),
-                ..Default::default()
-            },
-        )
+        .create("acme", webhook("through an outage", false))
         .await;
     let waiting = stack
-        .create(
-            "acme",
-            pb::Webhook {
-                display_name: "replies after an outage".into(),
-                wait_for_reply: true,
-                ..Default::default()
-            },
-        )
+        .create("acme", webhook("replies after an outage", true))
         .await;
 
     let traffic = Traffic::start(&hook.url);

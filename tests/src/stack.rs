@@ -5,6 +5,7 @@ use hookgate_api::{Authorizer, WebhookApi};
 use hookgate_bus::{KafkaConfig, Producer};
 use hookgate_gateway::{Gateway, GatewayConfig, Metrics, Pipeline, RateLimit};
 use hookgate_proto::v1::{self as pb, webhook_service_client::WebhookServiceClient};
+use prometheus_client::registry::Registry;
 use std::{net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::watch};
 use tonic::transport::Channel;
@@ -18,6 +19,8 @@ pub struct StackOptions {
     pub topic: String,
     pub rate_limit: RateLimit,
     pub max_body_bytes: usize,
+    /// `HOOKGATE_MAX_RECORD_BYTES`.
+    pub max_record_bytes: usize,
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
@@ -36,6 +39,7 @@ impl Default for StackOptions {
                 window: Duration::from_secs(1),
             },
             max_body_bytes: 262_144,
+            max_record_bytes: 1_000_000,
             request_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
@@ -49,6 +53,7 @@ pub struct Stack {
     pub grpc_addr: SocketAddr,
     pub options: StackOptions,
     pub producer: Producer,
+    registry: Arc<Registry>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -66,6 +71,7 @@ impl Stack {
             reply_topic: format!("{}-replies", options.topic),
             topic_partitions: 1,
             publish_timeout: options.request_timeout,
+            max_record_bytes: options.max_record_bytes,
             ..KafkaConfig::local(options.brokers.clone())
         };
         if options.create_topics {
@@ -74,8 +80,9 @@ impl Stack {
                 .expect("create topics");
         }
         let producer = Producer::new(&kafka).expect("producer");
-        let mut registry = prometheus_client::registry::Registry::default();
+        let mut registry = prometheus_client::registry::Registry::with_prefix("hookgate");
         let metrics = Metrics::new(&mut registry);
+        kafka.metrics.register(&mut registry);
         let config = GatewayConfig {
             max_body_bytes: options.max_body_bytes,
             header_read_timeout: options.header_read_timeout,
@@ -128,6 +135,7 @@ impl Stack {
             grpc_addr,
             options,
             producer,
+            registry: Arc::new(registry),
             stop,
             tasks,
         }
@@ -153,6 +161,13 @@ impl Stack {
             .await
             .expect("create webhook")
             .into_inner()
+    }
+
+    /// `/metrics` as the binary would serve it.
+    pub fn metrics_text(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("metrics");
+        out
     }
 
     pub fn reply_topic(&self) -> String {

@@ -322,6 +322,10 @@ impl Pipeline {
                     delivery,
                 })
             }
+            Err(error @ hookgate_bus::BusError::RecordTooLarge { .. }) => {
+                tracing::info!(webhook = %webhook.name, %error, "trigger too large for kafka");
+                Err(error.into())
+            }
             Err(error) => {
                 self.metrics.publish_failures.inc();
                 tracing::warn!(webhook = %webhook.name, event_id = %record.event_id, %error, "trigger not published");

@@ -83,7 +83,8 @@ impl Stack {
             rate_limit: options.rate_limit,
             ..GatewayConfig::new(public_url.clone())
         };
-        let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone());
+        let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
+            .with_deduplication(store.clone(), options.request_timeout);
         if let Some(verifier) = options.alexa.clone() {
             pipeline = pipeline.with_alexa(verifier);
         }

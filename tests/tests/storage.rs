@@ -1,6 +1,6 @@
 //! One storage suite, run unchanged against SQLite and PostgreSQL.
 
-use hookgate_domain::{Error, VerificationType, WebhookName, WebhookSpec};
+use hookgate_domain::{dedup::Deduplication, Error, VerificationType, WebhookName, WebhookSpec};
 use hookgate_tests::for_each_backend;
 use std::time::Duration;
 
@@ -27,6 +27,11 @@ async fn round_trips_every_field() {
             reply_timeout: Duration::from_millis(1500),
             basic_auth_username: "user".into(),
             basic_auth_password_digest: Some("ab".repeat(32)),
+            deduplication: Some(Deduplication {
+                enabled: true,
+                key: "json:/event/id".into(),
+                window: Duration::from_millis(2500),
+            }),
         };
         let created = store.create("acme", full).await.unwrap();
         assert_eq!(

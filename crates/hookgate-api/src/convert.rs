@@ -41,5 +41,14 @@ pub fn to_proto(webhook: &Webhook, public_url: &str) -> pb::Webhook {
         etag: webhook.etag(),
         has_signing_secret: spec.signing_secret.is_some(),
         has_basic_auth_password: spec.basic_auth_password_digest.is_some(),
+        deduplication: spec.deduplication.as_ref().map(deduplication),
+    }
+}
+
+fn deduplication(dedup: &hookgate_domain::dedup::Deduplication) -> pb::Deduplication {
+    pb::Deduplication {
+        enabled: dedup.enabled,
+        key: dedup.key.clone(),
+        window: Some(duration(dedup.window)),
     }
 }

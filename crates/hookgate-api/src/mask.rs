@@ -1,6 +1,7 @@
 //! Writing a `Webhook` message onto a spec, field by field, as an update mask says.
 
 use hookgate_domain::{
+    dedup::{Deduplication, DEFAULT_WINDOW},
     secret::password_digest, webhook::DEFAULT_REPLY_TIMEOUT, Error, FieldViolation,
     VerificationType, WebhookSpec,
 };
@@ -8,7 +9,7 @@ use hookgate_proto::v1 as pb;
 use std::time::Duration;
 
 /// Every field a client may write, by its proto name.
-pub const WRITABLE: [&str; 11] = [
+pub const WRITABLE: [&str; 12] = [
     "display_name",
     "description",
     "disabled",
@@ -20,6 +21,7 @@ pub const WRITABLE: [&str; 11] = [
     "reply_timeout",
     "basic_auth_username",
     "basic_auth_password",
+    "deduplication",
 ];
 
 /// Written but never returned.
@@ -102,6 +104,7 @@ fn is_populated(message: &pb::Webhook, path: &str) -> bool {
         "reply_timeout" => message.reply_timeout.is_some(),
         "basic_auth_username" => !message.basic_auth_username.is_empty(),
         "basic_auth_password" => !message.basic_auth_password.is_empty(),
+        "deduplication" => message.deduplication.is_some(),
         _ => false,
     }
 }
@@ -148,6 +151,14 @@ pub fn write_fields(
                 spec.basic_auth_password_digest =
                     non_empty(&message.basic_auth_password).map(|p| password_digest(&p))
             }
+            "deduplication" => match message.deduplication.as_ref().map(deduplication) {
+                Some(Err(description)) => violations.push(FieldViolation::new(
+                    format!("{prefix}.deduplication.window"),
+                    description,
+                )),
+                Some(Ok(dedup)) => spec.deduplication = Some(dedup),
+                None => spec.deduplication = None,
+            },
             _ => {}
         }
     }
@@ -162,18 +173,37 @@ fn non_empty(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
+/// An unset or zero window means the default; the range is checked with the spec.
+fn deduplication(message: &pb::Deduplication) -> Result<Deduplication, String> {
+    let window = match message.window.as_ref().map(non_negative) {
+        None => DEFAULT_WINDOW,
+        Some(None) => return Err("must be a positive duration".into()),
+        Some(Some(window)) if window.is_zero() => DEFAULT_WINDOW,
+        Some(Some(window)) => window,
+    };
+    Ok(Deduplication {
+        enabled: message.enabled,
+        key: message.key.trim().to_owned(),
+        window,
+    })
+}
+
+fn non_negative(value: &prost_types::Duration) -> Option<Duration> {
+    if value.seconds < 0 || value.nanos < 0 || value.nanos >= 1_000_000_000 {
+        return None;
+    }
+    Some(Duration::new(
+        u64::try_from(value.seconds).ok()?,
+        u32::try_from(value.nanos).ok()?,
+    ))
+}
+
 /// Unset or zero means the default; negative or malformed is rejected.
 fn reply_timeout(value: Option<&prost_types::Duration>) -> Option<Duration> {
     let Some(value) = value else {
         return Some(DEFAULT_REPLY_TIMEOUT);
     };
-    if value.seconds < 0 || value.nanos < 0 || value.nanos >= 1_000_000_000 {
-        return None;
-    }
-    let timeout = Duration::new(
-        u64::try_from(value.seconds).ok()?,
-        u32::try_from(value.nanos).ok()?,
-    );
+    let timeout = non_negative(value)?;
     Some(if timeout.is_zero() {
         DEFAULT_REPLY_TIMEOUT
     } else {

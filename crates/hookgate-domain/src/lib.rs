@@ -5,6 +5,7 @@
 
 pub mod alexa;
 pub mod body;
+pub mod dedup;
 pub mod error;
 pub mod ingress;
 pub mod names;

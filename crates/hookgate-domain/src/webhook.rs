@@ -1,6 +1,6 @@
 //! The webhook resource and its rules.
 
-use crate::{names::WebhookName, Error, FieldViolation};
+use crate::{dedup::Deduplication, names::WebhookName, Error, FieldViolation};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -107,6 +107,8 @@ pub struct WebhookSpec {
     pub basic_auth_username: String,
     /// SHA-256 of the password, never the password itself.
     pub basic_auth_password_digest: Option<String>,
+    /// `None` until a client sets it.
+    pub deduplication: Option<Deduplication>,
 }
 
 /// Shows that secrets are set, never what they are, so a stray `?spec` leaks nothing.
@@ -134,6 +136,7 @@ impl std::fmt::Debug for WebhookSpec {
                 "basic_auth_password_digest",
                 &redacted(&self.basic_auth_password_digest),
             )
+            .field("deduplication", &self.deduplication)
             .finish()
     }
 }
@@ -152,6 +155,7 @@ impl Default for WebhookSpec {
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             basic_auth_username: String::new(),
             basic_auth_password_digest: None,
+            deduplication: None,
         }
     }
 }
@@ -237,6 +241,11 @@ impl WebhookSpec {
                 "basic_auth_username",
                 format!("must be at most {MAX_SHORT_TEXT} characters"),
             );
+        }
+        if let Some(dedup) = &self.deduplication {
+            for (field, description) in dedup.violations() {
+                bad(&format!("deduplication.{field}"), description);
+            }
         }
         if violations.is_empty() {
             Ok(())

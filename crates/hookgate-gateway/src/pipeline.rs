@@ -1,7 +1,11 @@
 //! One request's way from "the webhook is known" to "the caller has an answer", shared by
 //! the HTTP server and the `TestWebhook` RPC.
 
-use crate::{limiter::Limiter, response, AlexaVerifier, GatewayConfig, Metrics};
+use crate::{
+    dedup::{self, Admission, Deduplicator},
+    limiter::Limiter,
+    response, AlexaVerifier, GatewayConfig, Metrics,
+};
 use bytes::Bytes;
 use chrono::Utc;
 use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
@@ -10,6 +14,7 @@ use hookgate_domain::{
     reply,
     signature::{self, SignedRequest, Verdict},
     token,
+    dedup::DeliveryKey,
     trigger::{self, InboundRequest, RecordContext},
     Error, VerificationType, Webhook,
 };
@@ -65,6 +70,7 @@ pub struct Pipeline {
     max_body_bytes: usize,
     alexa: Option<AlexaVerifier>,
     metrics: Metrics,
+    dedup: Deduplicator,
 }
 
 impl Pipeline {
@@ -79,8 +85,16 @@ impl Pipeline {
                     tracing::error!(%error, "alexa verification unavailable: tls setup failed")
                 })
                 .ok(),
+            dedup: Deduplicator::unshared(metrics.clone()),
             metrics,
         }
+    }
+
+    /// Shares deduplication claims through `store`; copies of a delivery wait for the
+    /// first one at most `deadline` (the request deadline).
+    pub fn with_deduplication(mut self, store: hookgate_storage::Store, deadline: std::time::Duration) -> Self {
+        self.dedup = Deduplicator::shared(self.metrics.clone(), store, deadline);
+        self
     }
 
     /// Checks Alexa signatures with `verifier` instead of Amazon's published chains.
@@ -200,12 +214,32 @@ impl Pipeline {
             }
             (None, _) => None,
         };
-        let published = match self
-            .publish(webhook, request, test, verified, reply_id)
+        let claim = match self
+            .dedup
+            .admit(webhook, &request.headers, &request.body, test)
             .await
         {
-            Ok(published) => published,
+            Ok(Admission::Publish(claim)) => claim,
+            Ok(Admission::Duplicate) => {
+                return Outcome {
+                    response: dedup::duplicate_response(spec),
+                    published: None,
+                }
+            }
             Err(error) => return Outcome::error(&error, webhook),
+        };
+        let published = match self
+            .publish(webhook, request, test, verified, reply_id, claim.key())
+            .await
+        {
+            Ok(published) => {
+                claim.delivered().await;
+                published
+            }
+            Err(error) => {
+                claim.failed().await;
+                return Outcome::error(&error, webhook);
+            }
         };
         let response = match pending {
             None => response::from_reply(ingress::success_reply(spec)),
@@ -237,6 +271,7 @@ impl Pipeline {
         test: bool,
         verified: Option<&'static str>,
         reply_id: Option<String>,
+        delivery: Option<&DeliveryKey>,
     ) -> Result<Published, Error> {
         let traceparent = crate::trace::traceparent(&request.headers);
         let inbound = InboundRequest {
@@ -248,7 +283,8 @@ impl Pipeline {
             remote_address: request.remote_address,
         };
         let context = RecordContext {
-            event_id: token::new_event_id(),
+            event_id: delivery.map_or_else(token::new_event_id, |d| d.event_id.clone()),
+            delivery_key: delivery.map(|d| d.value.clone()),
             test,
             verified,
             reply_id,

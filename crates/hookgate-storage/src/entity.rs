@@ -22,6 +22,10 @@ pub struct Model {
     pub reply_timeout_ms: i64,
     pub basic_auth_username: String,
     pub basic_auth_password_digest: Option<String>,
+    /// `None` when deduplication was never configured.
+    pub deduplication_key: Option<String>,
+    pub deduplication_enabled: bool,
+    pub deduplication_window_ms: i64,
     pub revision: i64,
     pub create_time: ChronoDateTimeUtc,
     pub update_time: ChronoDateTimeUtc,

@@ -20,7 +20,7 @@ pub struct Page {
 /// Webhook storage on one database.
 #[derive(Clone, Debug)]
 pub struct Store {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
 }
 
 impl Store {
@@ -203,6 +203,11 @@ fn to_active(webhook: &Webhook) -> entity::ActiveModel {
         reply_timeout_ms: Set(i64::try_from(spec.reply_timeout.as_millis()).unwrap_or(i64::MAX)),
         basic_auth_username: Set(spec.basic_auth_username.clone()),
         basic_auth_password_digest: Set(spec.basic_auth_password_digest.clone()),
+        deduplication_key: Set(spec.deduplication.as_ref().map(|d| d.key.clone())),
+        deduplication_enabled: Set(spec.deduplication.as_ref().is_some_and(|d| d.enabled)),
+        deduplication_window_ms: Set(spec.deduplication.as_ref().map_or(0, |d| {
+            i64::try_from(d.window.as_millis()).unwrap_or(i64::MAX)
+        })),
         revision: Set(webhook.revision),
         create_time: Set(webhook.create_time),
         update_time: Set(webhook.update_time),
@@ -217,6 +222,12 @@ fn from_model(model: entity::Model) -> Result<Webhook, Error> {
     let response_code = u16::try_from(model.response_code).map_err(|_| corrupt("response_code"))?;
     let reply_timeout =
         u64::try_from(model.reply_timeout_ms).map_err(|_| corrupt("reply_timeout"))?;
+    let deduplication = deduplication(
+        model.deduplication_key.clone(),
+        model.deduplication_enabled,
+        model.deduplication_window_ms,
+    )
+    .map_err(|()| corrupt("deduplication_window_ms"))?;
     Ok(Webhook {
         name: WebhookName::new(model.application_id, model.id),
         token: model.token,
@@ -232,9 +243,24 @@ fn from_model(model: entity::Model) -> Result<Webhook, Error> {
             reply_timeout: Duration::from_millis(reply_timeout),
             basic_auth_username: model.basic_auth_username,
             basic_auth_password_digest: model.basic_auth_password_digest,
+            deduplication,
         },
         revision: model.revision,
         create_time: model.create_time,
         update_time: model.update_time,
     })
+}
+
+fn deduplication(
+    key: Option<String>,
+    enabled: bool,
+    window_ms: i64,
+) -> Result<Option<hookgate_domain::dedup::Deduplication>, ()> {
+    let Some(key) = key else { return Ok(None) };
+    let window = u64::try_from(window_ms).map_err(|_| ())?;
+    Ok(Some(hookgate_domain::dedup::Deduplication {
+        enabled,
+        key,
+        window: Duration::from_millis(window),
+    }))
 }

@@ -279,8 +279,9 @@ async fn run(
     let metrics = Metrics::new(&mut registry);
     let config = gateway_config(&settings);
     let replies = hookgate_bus::ReplyRouter::start_in_background(&kafka);
-    let pipeline =
-        Pipeline::new(producer.clone(), &config, metrics.clone()).with_replies(replies.clone());
+    let pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
+        .with_replies(replies.clone())
+        .with_deduplication(store.clone(), settings.request_timeout);
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
     let admin = Admin {

@@ -2,7 +2,9 @@
 //! as a client would, once per storage backend.
 
 pub mod alexa;
+pub mod broker;
 pub mod db;
+pub mod delivery;
 pub mod grpc;
 pub mod http;
 pub mod kafka;

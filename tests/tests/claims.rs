@@ -21,12 +21,23 @@ async fn a_key_is_held_while_pending_and_after_delivery() {
         let store = db.store().await;
         let claim = |owner: &'static str| {
             let store = store.clone();
-            async move { store.claim_delivery("w1", "k1", owner, LEASE, NOW).await.unwrap() }
+            async move {
+                store
+                    .claim_delivery("w1", "k1", owner, LEASE, NOW)
+                    .await
+                    .unwrap()
+            }
         };
         assert_eq!(claim("a").await, ClaimAttempt::Won, "{}", db.backend);
         assert_eq!(claim("b").await, held("a", false, LEASE));
-        assert!(!store.complete_claim("w1", "k1", "b", NOW + 5).await.unwrap());
-        assert!(store.complete_claim("w1", "k1", "a", NOW + 60_000).await.unwrap());
+        assert!(!store
+            .complete_claim("w1", "k1", "b", NOW + 5)
+            .await
+            .unwrap());
+        assert!(store
+            .complete_claim("w1", "k1", "a", NOW + 60_000)
+            .await
+            .unwrap());
         assert_eq!(claim("b").await, held("a", true, NOW + 60_000));
         assert!(
             !store.release_claim("w1", "k1", "a").await.unwrap(),
@@ -34,7 +45,10 @@ async fn a_key_is_held_while_pending_and_after_delivery() {
         );
         // Keys are per webhook.
         assert_eq!(
-            store.claim_delivery("w2", "k1", "c", LEASE, NOW).await.unwrap(),
+            store
+                .claim_delivery("w2", "k1", "c", LEASE, NOW)
+                .await
+                .unwrap(),
             ClaimAttempt::Won
         );
     })
@@ -46,14 +60,20 @@ async fn a_released_key_is_claimed_again() {
     for_each_backend(|db| async move {
         let store = db.store().await;
         assert_eq!(
-            store.claim_delivery("w1", "k1", "a", LEASE, NOW).await.unwrap(),
+            store
+                .claim_delivery("w1", "k1", "a", LEASE, NOW)
+                .await
+                .unwrap(),
             ClaimAttempt::Won
         );
         assert!(!store.release_claim("w1", "k1", "b").await.unwrap());
         assert!(store.release_claim("w1", "k1", "a").await.unwrap());
         assert_eq!(store.find_claim("w1", "k1").await.unwrap(), None);
         assert_eq!(
-            store.claim_delivery("w1", "k1", "b", LEASE, NOW).await.unwrap(),
+            store
+                .claim_delivery("w1", "k1", "b", LEASE, NOW)
+                .await
+                .unwrap(),
             ClaimAttempt::Won
         );
     })
@@ -64,24 +84,42 @@ async fn a_released_key_is_claimed_again() {
 async fn ended_leases_and_windows_are_taken_over_once() {
     for_each_backend(|db| async move {
         let store = db.store().await;
-        store.claim_delivery("w1", "pending", "a", NOW + 10, NOW).await.unwrap();
-        store.claim_delivery("w1", "done", "a", NOW + 10, NOW).await.unwrap();
-        assert!(store.complete_claim("w1", "done", "a", NOW + 20).await.unwrap());
+        store
+            .claim_delivery("w1", "pending", "a", NOW + 10, NOW)
+            .await
+            .unwrap();
+        store
+            .claim_delivery("w1", "done", "a", NOW + 10, NOW)
+            .await
+            .unwrap();
+        assert!(store
+            .complete_claim("w1", "done", "a", NOW + 20)
+            .await
+            .unwrap());
         let later = NOW + 1_000;
         for key in ["pending", "done"] {
             assert_eq!(
-                store.claim_delivery("w1", key, "b", later + 30_000, later).await.unwrap(),
+                store
+                    .claim_delivery("w1", key, "b", later + 30_000, later)
+                    .await
+                    .unwrap(),
                 ClaimAttempt::Won,
                 "{key} on {}",
                 db.backend
             );
             assert_eq!(
-                store.claim_delivery("w1", key, "c", later + 30_000, later).await.unwrap(),
+                store
+                    .claim_delivery("w1", key, "c", later + 30_000, later)
+                    .await
+                    .unwrap(),
                 held("b", false, later + 30_000)
             );
         }
         assert!(
-            !store.complete_claim("w1", "pending", "a", later + 60_000).await.unwrap(),
+            !store
+                .complete_claim("w1", "pending", "a", later + 60_000)
+                .await
+                .unwrap(),
             "the owner whose lease ended cannot complete"
         );
     })
@@ -122,8 +160,16 @@ async fn purge_deletes_only_ended_claims_in_batches() {
                 .await
                 .unwrap();
         }
-        store.claim_delivery("w1", "live", "a", LEASE, NOW).await.unwrap();
-        assert_eq!(store.purge_claims(NOW, 3).await.unwrap(), 3, "{}", db.backend);
+        store
+            .claim_delivery("w1", "live", "a", LEASE, NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.purge_claims(NOW, 3).await.unwrap(),
+            3,
+            "{}",
+            db.backend
+        );
         assert_eq!(store.purge_claims(NOW, 3).await.unwrap(), 2);
         assert_eq!(store.purge_claims(NOW, 3).await.unwrap(), 0);
         assert!(store.find_claim("w1", "live").await.unwrap().is_some());

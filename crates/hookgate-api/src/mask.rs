@@ -2,8 +2,9 @@
 
 use hookgate_domain::{
     dedup::{Deduplication, DEFAULT_WINDOW},
-    secret::password_digest, webhook::DEFAULT_REPLY_TIMEOUT, Error, FieldViolation,
-    VerificationType, WebhookSpec,
+    secret::password_digest,
+    webhook::DEFAULT_REPLY_TIMEOUT,
+    Error, FieldViolation, VerificationType, WebhookSpec,
 };
 use hookgate_proto::v1 as pb;
 use std::time::Duration;

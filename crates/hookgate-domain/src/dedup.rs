@@ -11,7 +11,8 @@ pub const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const MAX_KEY_RULE: usize = 1024;
 
 /// Namespace of hookgate's name-based (version 5) event ids.
-const EVENT_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6b1f_5c8e_2d4a_4e0b_9a57_c3d1_8e2f_7a90);
+const EVENT_ID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6b1f_5c8e_2d4a_4e0b_9a57_c3d1_8e2f_7a90);
 
 /// A webhook's deduplication settings, as a client writes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +72,9 @@ impl KeyRule {
                 .map_err(|_| format!("{name:?} is not a valid header name"))?;
             // These never reach Kafka: the key would copy the sender's credentials there.
             if crate::trigger::DROPPED_HEADERS.contains(&name.as_str()) {
-                return Err(format!("the {name} header carries credentials and cannot be a key"));
+                return Err(format!(
+                    "the {name} header carries credentials and cannot be a key"
+                ));
             }
             return Ok(Self::Header(name));
         }
@@ -305,7 +308,10 @@ mod tests {
             let fields: Vec<_> = dedup.violations().into_iter().map(|v| v.0).collect();
             assert_eq!(fields, vec![field], "{key}");
         }
-        for window in [Duration::from_millis(999), MAX_WINDOW + Duration::from_secs(1)] {
+        for window in [
+            Duration::from_millis(999),
+            MAX_WINDOW + Duration::from_secs(1),
+        ] {
             let dedup = Deduplication {
                 window,
                 ..Default::default()

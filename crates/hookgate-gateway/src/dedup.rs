@@ -8,9 +8,7 @@
 
 use crate::{response, Metrics};
 use bytes::Bytes;
-use hookgate_domain::{
-    dedup::DeliveryKey, ingress, token, Error, Webhook, WebhookSpec,
-};
+use hookgate_domain::{dedup::DeliveryKey, ingress, token, Error, Webhook, WebhookSpec};
 use hookgate_storage::{ClaimAttempt, ClaimRow, Store};
 use http::{HeaderValue, Response};
 use std::{
@@ -294,7 +292,11 @@ impl Held {
 
     /// Polls a claim another gateway is publishing under: true once delivered, false
     /// when its lease ended and the key may be taken over.
-    async fn wait_elsewhere(&self, mut row: ClaimRow, deadline: Instant) -> Result<bool, ClaimError> {
+    async fn wait_elsewhere(
+        &self,
+        mut row: ClaimRow,
+        deadline: Instant,
+    ) -> Result<bool, ClaimError> {
         let (webhook_id, key_hash) = (&self.slot.0, &self.slot.1);
         loop {
             if row.delivered {

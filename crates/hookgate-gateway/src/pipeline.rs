@@ -10,11 +10,11 @@ use bytes::Bytes;
 use chrono::Utc;
 use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
 use hookgate_domain::{
+    dedup::DeliveryKey,
     ingress::{self, Reply},
     reply,
     signature::{self, SignedRequest, Verdict},
     token,
-    dedup::DeliveryKey,
     trigger::{self, InboundRequest, RecordContext},
     Error, VerificationType, Webhook,
 };
@@ -92,7 +92,11 @@ impl Pipeline {
 
     /// Shares deduplication claims through `store`; copies of a delivery wait for the
     /// first one at most `deadline` (the request deadline).
-    pub fn with_deduplication(mut self, store: hookgate_storage::Store, deadline: std::time::Duration) -> Self {
+    pub fn with_deduplication(
+        mut self,
+        store: hookgate_storage::Store,
+        deadline: std::time::Duration,
+    ) -> Self {
         self.dedup = Deduplicator::shared(self.metrics.clone(), store, deadline);
         self
     }

@@ -123,15 +123,17 @@ impl Store {
         webhook_id: &str,
         key_hash: &str,
     ) -> Result<Option<ClaimRow>, hookgate_domain::Error> {
-        Ok(Entity::find_by_id((webhook_id.to_owned(), key_hash.to_owned()))
-            .one(&self.db)
-            .await
-            .map_err(from_db)?
-            .map(|model| ClaimRow {
-                owner: model.owner,
-                delivered: model.delivered,
-                expire_time_ms: model.expire_time_ms,
-            }))
+        Ok(
+            Entity::find_by_id((webhook_id.to_owned(), key_hash.to_owned()))
+                .one(&self.db)
+                .await
+                .map_err(from_db)?
+                .map(|model| ClaimRow {
+                    owner: model.owner,
+                    delivered: model.delivered,
+                    expire_time_ms: model.expire_time_ms,
+                }),
+        )
     }
 
     /// Marks `owner`'s claim delivered until `expire_time_ms`; false when it lost the key.

@@ -34,7 +34,9 @@ impl MigrationTrait for Deduplication {
         // One column per statement: SQLite alters a table one change at a time.
         let columns = [
             string_len_null(Webhooks::DeduplicationKey, 1024),
-            boolean(Webhooks::DeduplicationEnabled).default(false).to_owned(),
+            boolean(Webhooks::DeduplicationEnabled)
+                .default(false)
+                .to_owned(),
             big_integer(Webhooks::DeduplicationWindowMs)
                 .default(0)
                 .to_owned(),

@@ -4,7 +4,8 @@
 //!   cargo bench -p hookgate-tests --bench ingress
 //!
 //! Environment: HOOKGATE_BENCH_SECONDS (default 10), HOOKGATE_BENCH_CONNECTIONS (64),
-//! HOOKGATE_TEST_KAFKA_BROKERS (127.0.0.1:9092).
+//! HOOKGATE_TEST_KAFKA_BROKERS (127.0.0.1:9092), HOOKGATE_BENCH_POSTGRES=1 to keep
+//! deduplication claims in PostgreSQL instead of SQLite.
 
 use hookgate_proto::v1 as pb;
 use hookgate_tests::{Stack, StackOptions, TestDb};
@@ -85,6 +86,64 @@ fn print(label: &str, f: &Figures) {
     );
 }
 
+/// Each request a new delivery (claimed, published, completed), then every request a copy
+/// of one delivery (answered from its claim, nothing published), beside the plain webhook.
+async fn deduplicated(
+    stack: &Stack,
+    plain: &Figures,
+    seconds: u64,
+    connections: u64,
+    backend: &str,
+) {
+    let hook = stack
+        .create(
+            "bench",
+            pb::Webhook {
+                display_name: "bench deduplicated".into(),
+                deduplication: Some(pb::Deduplication {
+                    enabled: true,
+                    key: "header:x-delivery".into(),
+                    window: None,
+                }),
+                ..Default::default()
+            },
+        )
+        .await;
+    let script = std::env::temp_dir().join("hookgate-bench-deliveries.lua");
+    std::fs::write(&script, DELIVERIES_SCRIPT).expect("write wrk script");
+    let fresh = run_wrk(&hook.url, seconds, connections, &script);
+    print(&format!("deduplicated, new keys ({backend})"), &fresh);
+    let copies = std::env::temp_dir().join("hookgate-bench-copies.lua");
+    std::fs::write(
+        &copies,
+        "wrk.method = \"POST\"\nwrk.headers[\"X-Delivery\"] = \"one\"\nwrk.body = '{}'\n",
+    )
+    .expect("write wrk script");
+    let duplicates = run_wrk(&hook.url, seconds, connections, &copies);
+    print(&format!("deduplicated, copies ({backend})"), &duplicates);
+    println!(
+        "ratio deduplicated/plain: new keys {:.2}x, copies {:.2}x",
+        fresh.requests_per_second / plain.requests_per_second,
+        duplicates.requests_per_second / plain.requests_per_second
+    );
+    let _ = std::fs::remove_file(script);
+    let _ = std::fs::remove_file(copies);
+}
+
+/// A distinct `X-Delivery` per request: wrk's threads each count under their own prefix.
+const DELIVERIES_SCRIPT: &str = r#"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("prefix", tostring(threads))
+end
+local sent = 0
+function request()
+  sent = sent + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["X-Delivery"] = prefix .. "-" .. sent}, '{"event":"order.created"}')
+end
+"#;
+
 #[tokio::main]
 async fn main() {
     if Command::new("wrk").arg("--version").output().is_err() {
@@ -93,7 +152,12 @@ async fn main() {
     }
     let seconds = env_or("HOOKGATE_BENCH_SECONDS", 10);
     let connections = env_or("HOOKGATE_BENCH_CONNECTIONS", 64);
-    let db = TestDb::sqlite();
+    let db = match std::env::var("HOOKGATE_BENCH_POSTGRES").as_deref() {
+        Ok("1") => TestDb::postgres()
+            .await
+            .expect("PostgreSQL for the benchmark"),
+        _ => TestDb::sqlite(),
+    };
     let options = StackOptions {
         rate_limit: hookgate_gateway::RateLimit {
             requests: std::num::NonZeroU32::new(u32::MAX).unwrap_or(std::num::NonZeroU32::MIN),
@@ -138,5 +202,6 @@ async fn main() {
         published.p99_ms / baseline.p99_ms
     );
     let _ = std::fs::remove_file(script);
+    deduplicated(&stack, &published, seconds, connections, db.backend).await;
     stack.stop().await;
 }

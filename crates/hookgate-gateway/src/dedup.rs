@@ -251,10 +251,10 @@ impl Held {
     async fn claim(&mut self, deadline: Instant, metrics: &Metrics) -> Result<bool, ClaimError> {
         let claims = self.claims.clone();
         let (webhook_id, key_hash) = (&self.slot.0, &self.slot.1);
-        // A database that does not answer must not eat the whole request deadline.
-        let ask_by = Instant::now() + claims.deadline / 4;
         let mut waited = false;
         loop {
+            // A database that does not answer must not eat the whole request deadline.
+            let ask_by = Instant::now() + claims.deadline / 4;
             let now = now_ms();
             let attempt = claims.store.claim_delivery(
                 webhook_id,
@@ -263,7 +263,7 @@ impl Held {
                 now + millis(claims.lease),
                 now,
             );
-            let row = match tokio::time::timeout_at(ask_by.max(Instant::now()), attempt).await {
+            let row = match tokio::time::timeout_at(ask_by, attempt).await {
                 Ok(Ok(ClaimAttempt::Won)) => {
                     self.in_db = true;
                     return Ok(true);

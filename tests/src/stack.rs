@@ -84,7 +84,8 @@ impl Stack {
             ..GatewayConfig::new(public_url.clone())
         };
         let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
-            .with_deduplication(store.clone(), options.request_timeout);
+            .with_deduplication(store.clone(), &kafka)
+            .expect("deduplication producer");
         if let Some(verifier) = options.alexa.clone() {
             pipeline = pipeline.with_alexa(verifier);
         }

@@ -7,7 +7,10 @@ use hookgate_tests::{
     http::{self, HttpReply},
     kafka, Stack, StackOptions, TestDb,
 };
-use rdkafka::mocking::MockCluster;
+use rdkafka::{
+    mocking::MockCluster,
+    types::{RDKafkaApiKey, RDKafkaRespErr},
+};
 use std::time::Duration;
 use tonic_types::StatusExt;
 
@@ -267,13 +270,14 @@ async fn test_requests_neither_claim_nor_reuse_the_delivery_id() {
     assert_eq!(records[1].value["test"], false);
 }
 
-/// A publish Kafka never acknowledged leaves the key free: the provider's retry publishes.
-#[tokio::test]
-async fn a_failed_publish_frees_its_key() {
-    let cluster = MockCluster::new(1).expect("mock cluster");
+/// A stack on a mock cluster whose deadline is 1 s, with one GitHub webhook that has
+/// published once.
+async fn on_mock_cluster(
+    cluster: &MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    db: &TestDb,
+) -> (Stack, pb::Webhook) {
     let topic = kafka::unique_topic("dedup-mock");
     cluster.create_topic(&topic, 1, 1).expect("mock topic");
-    let db = TestDb::sqlite();
     let options = StackOptions {
         brokers: cluster.bootstrap_servers(),
         create_topics: false,
@@ -281,31 +285,71 @@ async fn a_failed_publish_frees_its_key() {
         request_timeout: Duration::from_secs(1),
         ..Default::default()
     };
-    let stack = Stack::start(&db, options).await;
+    let stack = Stack::start(db, options).await;
     let hook = stack.create("acme", github_hook(dedup("", None))).await;
-    let body = r#"{"zen":"keep it logically awesome"}"#;
-    assert_duplicate(&send_github(&hook, "warm-up", body).await, false);
+    assert_duplicate(&send_github(&hook, "warm-up", BODY).await, false);
+    (stack, hook)
+}
 
-    cluster.broker_down(1).expect("broker down");
-    let failed = send_github(&hook, "d-1", body).await;
-    assert_eq!(failed.status.as_u16(), 503, "{}", failed.text());
-    cluster.broker_up(1).expect("broker up");
-    let mut retried = None;
-    for _ in 0..40 {
-        let reply = send_github(&hook, "d-1", body).await;
+const BODY: &str = r#"{"zen":"keep it logically awesome"}"#;
+
+/// Sends `delivery_id` until it is answered 2xx (only 503 before that).
+async fn retry_until_success(hook: &pb::Webhook, delivery_id: &str) -> HttpReply {
+    for _ in 0..60 {
+        let reply = send_github(hook, delivery_id, BODY).await;
         if reply.status.is_success() {
-            retried = Some(reply);
-            break;
+            return reply;
         }
+        assert_eq!(reply.status.as_u16(), 503, "{}", reply.text());
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let retried = retried.expect("the retry was published once the broker was back");
-    assert_eq!(retried.header("hookgate-duplicate"), None);
-    assert_duplicate(&send_github(&hook, "d-1", body).await, true);
-    let records = stack.reader().read(5, Duration::from_secs(3));
-    let keys: Vec<_> = records
+    panic!("{delivery_id} was never accepted");
+}
+
+fn delivery_keys(records: &[kafka::Record]) -> Vec<serde_json::Value> {
+    records
         .iter()
         .map(|r| r.value["data"]["deliveryKey"].clone())
-        .collect();
-    assert_eq!(keys, ["warm-up", "d-1"], "{records:?}");
+        .collect()
+}
+
+/// Kafka refused the record: the key is free and the provider's retry publishes.
+#[tokio::test]
+async fn a_refused_publish_frees_its_key() {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    let db = TestDb::sqlite();
+    let (stack, hook) = on_mock_cluster(&cluster, &db).await;
+    cluster.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE],
+    );
+    let refused = send_github(&hook, "d-1", BODY).await;
+    assert_eq!(refused.status.as_u16(), 503, "{}", refused.text());
+    let retried = retry_until_success(&hook, "d-1").await;
+    assert_eq!(
+        retried.header("hookgate-duplicate"),
+        None,
+        "the retry publishes"
+    );
+    assert_duplicate(&send_github(&hook, "d-1", BODY).await, true);
+    let records = stack.reader().read(5, Duration::from_secs(3));
+    assert_eq!(delivery_keys(&records), ["warm-up", "d-1"], "{records:?}");
+}
+
+/// Kafka was unreachable past the deadline (503), then took the record after all: the
+/// claim waited for that verdict, so the retry is a duplicate, not a second record.
+#[tokio::test]
+async fn a_record_that_lands_after_its_503_makes_the_retry_a_duplicate() {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    let db = TestDb::sqlite();
+    let (stack, hook) = on_mock_cluster(&cluster, &db).await;
+    cluster.broker_down(1).expect("broker down");
+    let failed = send_github(&hook, "d-1", BODY).await;
+    assert_eq!(failed.status.as_u16(), 503, "{}", failed.text());
+    assert!(failed.header("retry-after").is_some());
+    cluster.broker_up(1).expect("broker up");
+    let retried = retry_until_success(&hook, "d-1").await;
+    assert_duplicate(&retried, true);
+    let records = stack.reader().read(5, Duration::from_secs(3));
+    assert_eq!(delivery_keys(&records), ["warm-up", "d-1"], "{records:?}");
 }

@@ -5,10 +5,19 @@
 //! Copies in this process wait on the first one through a watch channel; copies on other
 //! gateways see its pending claim and poll it. Webhooks without deduplication never get
 //! here past one `Option` check.
+//!
+//! A claimed record is published by a task of its own on a producer that keeps trying well
+//! past the request deadline. The request still gets its 503 at the deadline, but the
+//! claim stays pending until Kafka's verdict: a record that lands late (a broker that
+//! stalled with the request in hand) makes the retry a duplicate instead of a second
+//! record, and a record that fails frees the key.
 
 use crate::{response, Metrics};
 use bytes::Bytes;
-use hookgate_domain::{dedup::DeliveryKey, ingress, token, Error, Webhook, WebhookSpec};
+use hookgate_bus::{BusError, Delivery, KafkaConfig, Producer};
+use hookgate_domain::{
+    dedup::DeliveryKey, ingress, token, trigger::TriggerRecord, Error, Webhook, WebhookSpec,
+};
 use hookgate_storage::{ClaimAttempt, ClaimRow, Store};
 use http::{HeaderValue, Response};
 use std::{
@@ -53,8 +62,10 @@ pub struct Deduplicator {
 
 struct Claims {
     store: Store,
-    /// How long a copy waits for the first one.
+    /// The request deadline: how long a request waits for Kafka, and a copy for the first.
     deadline: Duration,
+    /// Publishes claimed records, trying for `patience`.
+    producer: Producer,
     /// How long a claim survives a gateway that died while publishing. Longer than any
     /// publish can take (the producer's send wait plus its message timeout), so a slow
     /// publish never loses its key to a copy.
@@ -80,22 +91,30 @@ impl Deduplicator {
         }
     }
 
-    /// Claims keys in `store`; copies wait at most `deadline`. Starts purging ended claims
-    /// in the background, for as long as a clone of this lives.
-    pub fn shared(metrics: Metrics, store: Store, deadline: Duration) -> Self {
+    /// Claims keys in `store` and publishes claimed records with a producer of its own
+    /// on `kafka`, whose `publish_timeout` is the request deadline. Starts purging ended
+    /// claims in the background, for as long as a clone of this lives.
+    pub fn shared(metrics: Metrics, store: Store, kafka: &KafkaConfig) -> Result<Self, BusError> {
+        let deadline = kafka.publish_timeout;
+        let patience = patience(deadline);
+        let producer = Producer::new(&KafkaConfig {
+            publish_timeout: patience,
+            ..kafka.clone()
+        })?;
         let purge = tokio::runtime::Handle::try_current()
             .map(|runtime| runtime.spawn(purge(store.clone())).abort_handle())
             .ok();
-        Self {
+        Ok(Self {
             metrics,
             claims: Some(Arc::new(Claims {
                 store,
                 deadline,
-                lease: deadline * 2 + Duration::from_secs(5),
+                producer,
+                lease: patience * 2,
                 in_flight: Mutex::default(),
                 purge,
             })),
-        }
+        })
     }
 
     /// Decides whether `webhook` publishes this request. Test requests carry their key
@@ -170,6 +189,7 @@ impl Deduplicator {
             window,
             sender,
             in_db: false,
+            handed_over: false,
             settled: false,
         };
         match held.claim(deadline, &self.metrics).await {
@@ -243,6 +263,8 @@ struct Held {
     sender: watch::Sender<Option<Settled>>,
     /// Whether the database holds the claim (false when it could not be reached).
     in_db: bool,
+    /// Whether the record went to Kafka, whose verdict then settles the claim.
+    handed_over: bool,
     settled: bool,
 }
 
@@ -337,11 +359,26 @@ impl Held {
 }
 
 impl Drop for Held {
-    /// A request dropped mid-publish (its connection gone, a drain cut short) tells its
-    /// copies it failed; its claim stays until the lease ends, since Kafka may still
-    /// acknowledge the record.
+    /// A claim given up before its record reached Kafka (the request dropped, the record
+    /// not built) tells its copies it failed and frees its key. Once handed over, only
+    /// Kafka's verdict settles it; should that never come (the process ends), the claim
+    /// ends with its lease.
     fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
         self.settle(Settled::Failed);
+        if !self.in_db || self.handed_over {
+            return;
+        }
+        let (claims, slot, owner) = (self.claims.clone(), self.slot.clone(), self.owner.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = claims.store.release_claim(&slot.0, &slot.1, &owner).await {
+                    tracing::warn!(%error, "delivery claim not released; it ends with its lease");
+                }
+            });
+        }
     }
 }
 
@@ -365,19 +402,56 @@ impl Claim {
         self.key.as_ref()
     }
 
+    /// Publishes `record`: directly on `producer` when nothing is claimed; otherwise on
+    /// the claim's patient producer, from a task that settles the claim with Kafka's
+    /// verdict however long the request waits for it.
+    pub async fn publish(
+        self,
+        producer: &Producer,
+        record: &TriggerRecord,
+    ) -> Result<Delivery, Error> {
+        let Some(mut held) = self.held else {
+            return producer.publish(record).await.map_err(Error::from);
+        };
+        held.handed_over = true;
+        let deadline = held.claims.deadline;
+        let patient = held.claims.producer.clone();
+        let record = record.clone();
+        let (verdict, answer) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let result = patient.publish(&record).await;
+            match &result {
+                Ok(_) => held.delivered().await,
+                Err(_) => held.failed().await,
+            }
+            let _ = verdict.send(result);
+        });
+        match tokio::time::timeout(deadline, answer).await {
+            Ok(Ok(result)) => result.map_err(Error::from),
+            Ok(Err(_)) => Err(Error::Internal(
+                "publishing task ended without a verdict".into(),
+            )),
+            Err(_) => Err(Error::Unavailable(
+                "kafka did not acknowledge the record in time; its claim waits for the verdict"
+                    .into(),
+            )),
+        }
+    }
+}
+
+impl Held {
     /// Kafka acknowledged the record: copies from now until the window ends are duplicates.
-    pub async fn delivered(self) {
-        let Some(mut held) = self.held else { return };
-        held.settle(Settled::Delivered);
-        if !held.in_db {
+    async fn delivered(mut self) {
+        self.settle(Settled::Delivered);
+        if !self.in_db {
             return;
         }
-        let expire = now_ms() + millis(held.window);
-        let (webhook_id, key_hash) = (&held.slot.0, &held.slot.1);
-        match held
+        let expire = now_ms() + millis(self.window);
+        let (webhook_id, key_hash) = (&self.slot.0, &self.slot.1);
+        match self
             .claims
             .store
-            .complete_claim(webhook_id, key_hash, &held.owner, expire)
+            .complete_claim(webhook_id, key_hash, &self.owner, expire)
             .await
         {
             Ok(true) => {}
@@ -388,17 +462,16 @@ impl Claim {
     }
 
     /// Not published: the key is free again, so the provider's retry publishes.
-    pub async fn failed(self) {
-        let Some(mut held) = self.held else { return };
-        held.settle(Settled::Failed);
-        if !held.in_db {
+    async fn failed(mut self) {
+        self.settle(Settled::Failed);
+        if !self.in_db {
             return;
         }
-        let (webhook_id, key_hash) = (&held.slot.0, &held.slot.1);
-        if let Err(error) = held
+        let (webhook_id, key_hash) = (&self.slot.0, &self.slot.1);
+        if let Err(error) = self
             .claims
             .store
-            .release_claim(webhook_id, key_hash, &held.owner)
+            .release_claim(webhook_id, key_hash, &self.owner)
             .await
         {
             tracing::warn!(%error, "delivery claim not released; it ends with its lease");
@@ -437,6 +510,12 @@ async fn purge(store: Store) {
             }
         }
     }
+}
+
+/// How long claimed records are tried: well past the request deadline, so a broker that
+/// stalls for a while still gives a verdict rather than an unknown.
+fn patience(deadline: Duration) -> Duration {
+    (deadline * 6).max(Duration::from_secs(60))
 }
 
 fn now_ms() -> i64 {

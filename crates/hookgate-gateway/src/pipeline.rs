@@ -2,7 +2,7 @@
 //! the HTTP server and the `TestWebhook` RPC.
 
 use crate::{
-    dedup::{self, Admission, Deduplicator},
+    dedup::{self, Admission, Claim, Deduplicator},
     limiter::Limiter,
     response, AlexaVerifier, GatewayConfig, Metrics,
 };
@@ -10,7 +10,6 @@ use bytes::Bytes;
 use chrono::Utc;
 use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
 use hookgate_domain::{
-    dedup::DeliveryKey,
     ingress::{self, Reply},
     reply,
     signature::{self, SignedRequest, Verdict},
@@ -90,15 +89,15 @@ impl Pipeline {
         }
     }
 
-    /// Shares deduplication claims through `store`; copies of a delivery wait for the
-    /// first one at most `deadline` (the request deadline).
+    /// Shares deduplication claims through `store`, publishing claimed records with a
+    /// producer of its own on `kafka`.
     pub fn with_deduplication(
         mut self,
         store: hookgate_storage::Store,
-        deadline: std::time::Duration,
-    ) -> Self {
-        self.dedup = Deduplicator::shared(self.metrics.clone(), store, deadline);
-        self
+        kafka: &hookgate_bus::KafkaConfig,
+    ) -> Result<Self, hookgate_bus::BusError> {
+        self.dedup = Deduplicator::shared(self.metrics.clone(), store, kafka)?;
+        Ok(self)
     }
 
     /// Checks Alexa signatures with `verifier` instead of Amazon's published chains.
@@ -233,17 +232,11 @@ impl Pipeline {
             Err(error) => return Outcome::error(&error, webhook),
         };
         let published = match self
-            .publish(webhook, request, test, verified, reply_id, claim.key())
+            .publish(webhook, request, test, verified, reply_id, claim)
             .await
         {
-            Ok(published) => {
-                claim.delivered().await;
-                published
-            }
-            Err(error) => {
-                claim.failed().await;
-                return Outcome::error(&error, webhook);
-            }
+            Ok(published) => published,
+            Err(error) => return Outcome::error(&error, webhook),
         };
         let response = match pending {
             None => response::from_reply(ingress::success_reply(spec)),
@@ -275,8 +268,9 @@ impl Pipeline {
         test: bool,
         verified: Option<&'static str>,
         reply_id: Option<String>,
-        delivery: Option<&DeliveryKey>,
+        claim: Claim,
     ) -> Result<Published, Error> {
+        let delivery = claim.key();
         let traceparent = crate::trace::traceparent(&request.headers);
         let inbound = InboundRequest {
             method: &request.method,
@@ -297,7 +291,7 @@ impl Pipeline {
         };
         let record = trigger::build(webhook, &inbound, context).await?;
         let started = Instant::now();
-        match self.producer.publish(&record).await {
+        match claim.publish(&self.producer, &record).await {
             Ok(delivery) => {
                 self.metrics.published.inc();
                 self.metrics
@@ -318,7 +312,7 @@ impl Pipeline {
             Err(error) => {
                 self.metrics.publish_failures.inc();
                 tracing::warn!(webhook = %webhook.name, event_id = %record.event_id, %error, "trigger not published");
-                Err(error.into())
+                Err(error)
             }
         }
     }

@@ -281,7 +281,8 @@ async fn run(
     let replies = hookgate_bus::ReplyRouter::start_in_background(&kafka);
     let pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
         .with_replies(replies.clone())
-        .with_deduplication(store.clone(), settings.request_timeout);
+        .with_deduplication(store.clone(), &kafka)
+        .context("HOOKGATE_KAFKA_PROP_*: invalid Kafka client configuration")?;
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
     let admin = Admin {

@@ -420,11 +420,14 @@ impl Claim {
         let (verdict, answer) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let result = patient.publish(&record).await;
-            match &result {
-                Ok(_) => held.delivered().await,
-                Err(_) => held.failed().await,
-            }
+            let delivered = result.is_ok();
+            // The caller is answered first: a copy that comes before the claim is settled
+            // waits for it like any copy.
             let _ = verdict.send(result);
+            match delivered {
+                true => held.delivered().await,
+                false => held.failed().await,
+            }
         });
         match tokio::time::timeout(deadline, answer).await {
             Ok(Ok(result)) => result.map_err(Error::from),

@@ -5,12 +5,18 @@
 //! and `delivered` once Kafka acknowledged (until the window ends). Every change but the
 //! first insert is a compare-and-set on `owner`, a value unique to each claim attempt, so
 //! two gateways never both believe they hold a key.
+//!
+//! On PostgreSQL claims are written with `synchronous_commit` off: a claim lost to a
+//! database crash costs at most a duplicate record, never a lost one, and no request
+//! waits for the disk.
 
 use crate::{error::from_db, Store};
+use hookgate_domain::Error;
 use sea_orm::{
     sea_query::{Expr, OnConflict, Query},
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, TryInsertResult,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
+    TransactionTrait, TryInsertResult,
 };
 
 pub(crate) mod entity {
@@ -68,72 +74,27 @@ impl Store {
         owner: &str,
         lease_until_ms: i64,
         now_ms: i64,
-    ) -> Result<ClaimAttempt, hookgate_domain::Error> {
-        for _ in 0..CLAIM_ROUNDS {
-            let row = entity::ActiveModel {
-                webhook_id: Set(webhook_id.to_owned()),
-                key_hash: Set(key_hash.to_owned()),
-                owner: Set(owner.to_owned()),
-                delivered: Set(false),
-                expire_time_ms: Set(lease_until_ms),
-            };
-            let inserted = Entity::insert(row)
-                .on_conflict(
-                    OnConflict::columns([Column::WebhookId, Column::KeyHash])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .do_nothing()
-                .exec_without_returning(&self.db)
-                .await
-                .map_err(from_db)?;
-            if matches!(inserted, TryInsertResult::Inserted(1)) {
-                return Ok(ClaimAttempt::Won);
-            }
-            let Some(current) = self.find_claim(webhook_id, key_hash).await? else {
-                continue; // released or purged in between: insert again
-            };
-            if current.expire_time_ms > now_ms {
-                return Ok(ClaimAttempt::Held(current));
-            }
-            let taken = Entity::update_many()
-                .col_expr(Column::Owner, Expr::value(owner))
-                .col_expr(Column::Delivered, Expr::value(false))
-                .col_expr(Column::ExpireTimeMs, Expr::value(lease_until_ms))
-                .filter(Column::WebhookId.eq(webhook_id))
-                .filter(Column::KeyHash.eq(key_hash))
-                .filter(Column::Owner.eq(current.owner.as_str()))
-                // The owner may have settled since the read; only the row as read goes.
-                .filter(Column::ExpireTimeMs.eq(current.expire_time_ms))
-                .filter(Column::Delivered.eq(current.delivered))
-                .exec(&self.db)
-                .await
-                .map_err(from_db)?;
-            if taken.rows_affected == 1 {
-                return Ok(ClaimAttempt::Won);
-            }
+    ) -> Result<ClaimAttempt, Error> {
+        let slot = Slot {
+            webhook_id,
+            key_hash,
+        };
+        match self.relaxed().await? {
+            Some(txn) => commit(slot.claim(&txn, owner, lease_until_ms, now_ms).await, txn).await,
+            None => slot.claim(&self.db, owner, lease_until_ms, now_ms).await,
         }
-        Err(hookgate_domain::Error::Unavailable(
-            "delivery claim contended".into(),
-        ))
     }
 
     pub async fn find_claim(
         &self,
         webhook_id: &str,
         key_hash: &str,
-    ) -> Result<Option<ClaimRow>, hookgate_domain::Error> {
-        Ok(
-            Entity::find_by_id((webhook_id.to_owned(), key_hash.to_owned()))
-                .one(&self.db)
-                .await
-                .map_err(from_db)?
-                .map(|model| ClaimRow {
-                    owner: model.owner,
-                    delivered: model.delivered,
-                    expire_time_ms: model.expire_time_ms,
-                }),
-        )
+    ) -> Result<Option<ClaimRow>, Error> {
+        let slot = Slot {
+            webhook_id,
+            key_hash,
+        };
+        slot.find(&self.db).await
     }
 
     /// Marks `owner`'s claim delivered until `expire_time_ms`; false when it lost the key.
@@ -143,17 +104,15 @@ impl Store {
         key_hash: &str,
         owner: &str,
         expire_time_ms: i64,
-    ) -> Result<bool, hookgate_domain::Error> {
-        let result = Entity::update_many()
-            .col_expr(Column::Delivered, Expr::value(true))
-            .col_expr(Column::ExpireTimeMs, Expr::value(expire_time_ms))
-            .filter(Column::WebhookId.eq(webhook_id))
-            .filter(Column::KeyHash.eq(key_hash))
-            .filter(Column::Owner.eq(owner))
-            .exec(&self.db)
-            .await
-            .map_err(from_db)?;
-        Ok(result.rows_affected == 1)
+    ) -> Result<bool, Error> {
+        let slot = Slot {
+            webhook_id,
+            key_hash,
+        };
+        match self.relaxed().await? {
+            Some(txn) => commit(slot.complete(&txn, owner, expire_time_ms).await, txn).await,
+            None => slot.complete(&self.db, owner, expire_time_ms).await,
+        }
     }
 
     /// Frees `owner`'s pending claim, so a retry of the delivery publishes.
@@ -162,7 +121,7 @@ impl Store {
         webhook_id: &str,
         key_hash: &str,
         owner: &str,
-    ) -> Result<bool, hookgate_domain::Error> {
+    ) -> Result<bool, Error> {
         let result = Entity::delete_many()
             .filter(Column::WebhookId.eq(webhook_id))
             .filter(Column::KeyHash.eq(key_hash))
@@ -176,11 +135,7 @@ impl Store {
 
     /// Deletes up to `batch` claims that ended before `now_ms`; returns how many went.
     /// Small batches keep each statement short, so claims are never queued behind it.
-    pub async fn purge_claims(
-        &self,
-        now_ms: i64,
-        batch: u64,
-    ) -> Result<u64, hookgate_domain::Error> {
+    pub async fn purge_claims(&self, now_ms: i64, batch: u64) -> Result<u64, Error> {
         let expired = Query::select()
             .columns([Column::WebhookId, Column::KeyHash])
             .from(Entity)
@@ -201,5 +156,120 @@ impl Store {
             .await
             .map_err(from_db)?;
         Ok(result.rows_affected)
+    }
+
+    /// A transaction whose commit does not wait for the disk, on PostgreSQL; `None` on
+    /// SQLite, where a transaction would only add a chance of a busy snapshot.
+    async fn relaxed(&self) -> Result<Option<DatabaseTransaction>, Error> {
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return Ok(None);
+        }
+        let txn = self.db.begin().await.map_err(from_db)?;
+        txn.execute_unprepared("SET LOCAL synchronous_commit = off")
+            .await
+            .map_err(from_db)?;
+        Ok(Some(txn))
+    }
+}
+
+/// Commits when `result` is a success; otherwise dropping `txn` rolls it back.
+async fn commit<T>(result: Result<T, Error>, txn: DatabaseTransaction) -> Result<T, Error> {
+    let value = result?;
+    txn.commit().await.map_err(from_db)?;
+    Ok(value)
+}
+
+/// One delivery of one webhook.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    webhook_id: &'a str,
+    key_hash: &'a str,
+}
+
+impl Slot<'_> {
+    async fn claim(
+        self,
+        db: &impl ConnectionTrait,
+        owner: &str,
+        lease_until_ms: i64,
+        now_ms: i64,
+    ) -> Result<ClaimAttempt, Error> {
+        for _ in 0..CLAIM_ROUNDS {
+            let row = entity::ActiveModel {
+                webhook_id: Set(self.webhook_id.to_owned()),
+                key_hash: Set(self.key_hash.to_owned()),
+                owner: Set(owner.to_owned()),
+                delivered: Set(false),
+                expire_time_ms: Set(lease_until_ms),
+            };
+            let inserted = Entity::insert(row)
+                .on_conflict(
+                    OnConflict::columns([Column::WebhookId, Column::KeyHash])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .do_nothing()
+                .exec_without_returning(db)
+                .await
+                .map_err(from_db)?;
+            if matches!(inserted, TryInsertResult::Inserted(1)) {
+                return Ok(ClaimAttempt::Won);
+            }
+            let Some(current) = self.find(db).await? else {
+                continue; // released or purged in between: insert again
+            };
+            if current.expire_time_ms > now_ms {
+                return Ok(ClaimAttempt::Held(current));
+            }
+            let taken = Entity::update_many()
+                .col_expr(Column::Owner, Expr::value(owner))
+                .col_expr(Column::Delivered, Expr::value(false))
+                .col_expr(Column::ExpireTimeMs, Expr::value(lease_until_ms))
+                .filter(Column::WebhookId.eq(self.webhook_id))
+                .filter(Column::KeyHash.eq(self.key_hash))
+                .filter(Column::Owner.eq(current.owner.as_str()))
+                // The owner may have settled since the read; only the row as read goes.
+                .filter(Column::ExpireTimeMs.eq(current.expire_time_ms))
+                .filter(Column::Delivered.eq(current.delivered))
+                .exec(db)
+                .await
+                .map_err(from_db)?;
+            if taken.rows_affected == 1 {
+                return Ok(ClaimAttempt::Won);
+            }
+        }
+        Err(Error::Unavailable("delivery claim contended".into()))
+    }
+
+    async fn find(self, db: &impl ConnectionTrait) -> Result<Option<ClaimRow>, Error> {
+        Ok(
+            Entity::find_by_id((self.webhook_id.to_owned(), self.key_hash.to_owned()))
+                .one(db)
+                .await
+                .map_err(from_db)?
+                .map(|model| ClaimRow {
+                    owner: model.owner,
+                    delivered: model.delivered,
+                    expire_time_ms: model.expire_time_ms,
+                }),
+        )
+    }
+
+    async fn complete(
+        self,
+        db: &impl ConnectionTrait,
+        owner: &str,
+        expire_time_ms: i64,
+    ) -> Result<bool, Error> {
+        let result = Entity::update_many()
+            .col_expr(Column::Delivered, Expr::value(true))
+            .col_expr(Column::ExpireTimeMs, Expr::value(expire_time_ms))
+            .filter(Column::WebhookId.eq(self.webhook_id))
+            .filter(Column::KeyHash.eq(self.key_hash))
+            .filter(Column::Owner.eq(owner))
+            .exec(db)
+            .await
+            .map_err(from_db)?;
+        Ok(result.rows_affected == 1)
     }
 }

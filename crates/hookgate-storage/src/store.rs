@@ -4,8 +4,11 @@ use crate::{entity, error::from_db, migration::Migrator};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use hookgate_domain::{token, Error, VerificationType, Webhook, WebhookName, WebhookSpec};
 use sea_orm::{
-    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
-    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    ActiveValue::Set,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
@@ -31,7 +34,15 @@ impl Store {
             .max_connections(16)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // Concurrent writers (delivery claims) would otherwise queue behind SQLite's
+            // rollback journal and its fsyncs; a power cut may lose the last commits, never
+            // consistency.
+            .map_sqlx_sqlite_opts(|sqlite| {
+                sqlite
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+            });
         let db = Database::connect(options).await.map_err(from_db)?;
         Ok(Self { db })
     }

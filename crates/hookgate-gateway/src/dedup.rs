@@ -22,7 +22,10 @@ use hookgate_storage::{ClaimAttempt, ClaimRow, Store};
 use http::{HeaderValue, Response};
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 use tokio::{sync::watch, time::Instant};
@@ -71,6 +74,8 @@ struct Claims {
     /// publish never loses its key to a copy.
     lease: Duration,
     in_flight: InFlight,
+    /// Claimed records whose claims have not settled yet.
+    publishing: AtomicUsize,
     purge: Option<tokio::task::AbortHandle>,
 }
 
@@ -112,9 +117,24 @@ impl Deduplicator {
                 producer,
                 lease: patience * 2,
                 in_flight: Mutex::default(),
+                publishing: AtomicUsize::new(0),
                 purge,
             })),
         })
+    }
+
+    /// Waits for claimed records still being tried, then for their claims to settle.
+    pub async fn flush(&self, timeout: Duration) {
+        let Some(claims) = &self.claims else { return };
+        if let Err(error) = claims.producer.flush(timeout).await {
+            tracing::warn!(%error, queued = claims.producer.in_flight(), "claimed records not flushed at shutdown");
+        }
+        let settling = async {
+            while claims.publishing.load(Ordering::Acquire) > 0 {
+                tokio::time::sleep(POLL_INTERVAL).await;
+            }
+        };
+        let _ = tokio::time::timeout(timeout, settling).await;
     }
 
     /// Decides whether `webhook` publishes this request. Test requests carry their key
@@ -418,7 +438,9 @@ impl Claim {
         let patient = held.claims.producer.clone();
         let record = record.clone();
         let (verdict, answer) = tokio::sync::oneshot::channel();
+        held.claims.publishing.fetch_add(1, Ordering::AcqRel);
         tokio::spawn(async move {
+            let claims = held.claims.clone();
             let result = patient.publish(&record).await;
             let delivered = result.is_ok();
             // The caller is answered first: a copy that comes before the claim is settled
@@ -428,6 +450,7 @@ impl Claim {
                 true => held.delivered().await,
                 false => held.failed().await,
             }
+            claims.publishing.fetch_sub(1, Ordering::AcqRel);
         });
         match tokio::time::timeout(deadline, answer).await {
             Ok(Ok(result)) => result.map_err(Error::from),

@@ -139,6 +139,12 @@ impl Pipeline {
         }
     }
 
+    /// Waits for deduplicated records still being tried, so their claims settle by
+    /// Kafka's verdict rather than by the process ending; for shutdown.
+    pub async fn flush_claimed(&self, timeout: std::time::Duration) {
+        self.dedup.flush(timeout).await;
+    }
+
     pub fn producer(&self) -> &Producer {
         &self.producer
     }

@@ -5,18 +5,13 @@
 //! and `delivered` once Kafka acknowledged (until the window ends). Every change but the
 //! first insert is a compare-and-set on `owner`, a value unique to each claim attempt, so
 //! two gateways never both believe they hold a key.
-//!
-//! On PostgreSQL claims are written with `synchronous_commit` off: a claim lost to a
-//! database crash costs at most a duplicate record, never a lost one, and no request
-//! waits for the disk.
 
 use crate::{error::from_db, Store};
 use hookgate_domain::Error;
 use sea_orm::{
     sea_query::{Expr, OnConflict, Query},
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
-    TransactionTrait, TryInsertResult,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult,
 };
 
 pub(crate) mod entity {
@@ -79,10 +74,7 @@ impl Store {
             webhook_id,
             key_hash,
         };
-        match self.relaxed().await? {
-            Some(txn) => commit(slot.claim(&txn, owner, lease_until_ms, now_ms).await, txn).await,
-            None => slot.claim(&self.db, owner, lease_until_ms, now_ms).await,
-        }
+        slot.claim(&self.db, owner, lease_until_ms, now_ms).await
     }
 
     pub async fn find_claim(
@@ -109,10 +101,7 @@ impl Store {
             webhook_id,
             key_hash,
         };
-        match self.relaxed().await? {
-            Some(txn) => commit(slot.complete(&txn, owner, expire_time_ms).await, txn).await,
-            None => slot.complete(&self.db, owner, expire_time_ms).await,
-        }
+        slot.complete(&self.db, owner, expire_time_ms).await
     }
 
     /// Frees `owner`'s pending claim, so a retry of the delivery publishes.
@@ -157,26 +146,6 @@ impl Store {
             .map_err(from_db)?;
         Ok(result.rows_affected)
     }
-
-    /// A transaction whose commit does not wait for the disk, on PostgreSQL; `None` on
-    /// SQLite, where a transaction would only add a chance of a busy snapshot.
-    async fn relaxed(&self) -> Result<Option<DatabaseTransaction>, Error> {
-        if self.db.get_database_backend() != DbBackend::Postgres {
-            return Ok(None);
-        }
-        let txn = self.db.begin().await.map_err(from_db)?;
-        txn.execute_unprepared("SET LOCAL synchronous_commit = off")
-            .await
-            .map_err(from_db)?;
-        Ok(Some(txn))
-    }
-}
-
-/// Commits when `result` is a success; otherwise dropping `txn` rolls it back.
-async fn commit<T>(result: Result<T, Error>, txn: DatabaseTransaction) -> Result<T, Error> {
-    let value = result?;
-    txn.commit().await.map_err(from_db)?;
-    Ok(value)
 }
 
 /// One delivery of one webhook.

@@ -288,8 +288,6 @@ impl WebhookService for WebhookApi {
         _request: Request<pb::ListVerificationProvidersRequest>,
     ) -> Result<Response<pb::ListVerificationProvidersResponse>, Status> {
         // Served from the verification catalogue once it exists.
-        Err(Status::unimplemented(
-            "ListVerificationProviders is not served yet",
-        ))
+        Err(Status::unimplemented("ListVerificationProviders is not served yet"))
     }
 }

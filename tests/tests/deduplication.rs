@@ -353,3 +353,56 @@ async fn a_record_that_lands_after_its_503_makes_the_retry_a_duplicate() {
     let records = stack.reader().read(5, Duration::from_secs(3));
     assert_eq!(delivery_keys(&records), ["warm-up", "d-1"], "{records:?}");
 }
+
+/// Claims are written only for deduplicated webhooks whose requests carry a key.
+#[tokio::test]
+async fn only_deduplicated_deliveries_write_claims() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = TestDb::sqlite();
+    let stack = Stack::start(&db, StackOptions::default()).await;
+    let claims = || async {
+        let store = db.store().await;
+        let row = store
+            .connection()
+            .query_one(Statement::from_string(
+                store.connection().get_database_backend(),
+                "SELECT COUNT(*) AS n FROM delivery_claims",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    };
+    let plain = stack
+        .create(
+            "acme",
+            pb::Webhook {
+                display_name: "plain".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+    let disabled = stack
+        .create(
+            "acme",
+            pb::Webhook {
+                display_name: "off".into(),
+                deduplication: Some(pb::Deduplication {
+                    enabled: false,
+                    ..dedup("body", None)
+                }),
+                ..Default::default()
+            },
+        )
+        .await;
+    for hook in [&plain, &disabled] {
+        for _ in 0..2 {
+            assert_duplicate(&http::post(&hook.url, &[], "same").await, false);
+        }
+    }
+    assert_eq!(claims().await, 0);
+    let deduplicated = stack.create("acme", github_hook(dedup("", None))).await;
+    assert_duplicate(&send_github(&deduplicated, "d-1", BODY).await, false);
+    assert_eq!(claims().await, 1);
+    assert_eq!(stack.reader().read(6, QUIET * 2).len(), 5);
+}

@@ -11,7 +11,8 @@
 //! threads all live in this process, the broker and wrk do not.
 //!
 //! Environment: HOOKGATE_BENCH_SECONDS (default 10), HOOKGATE_BENCH_CONNECTIONS
-//! (default `16,64,256`), HOOKGATE_TEST_KAFKA_BROKERS (127.0.0.1:9092).
+//! (default `16,64,256`), HOOKGATE_TEST_KAFKA_BROKERS (127.0.0.1:9092), HOOKGATE_BENCH_POSTGRES=1 to
+//! keep deduplication claims in PostgreSQL instead of SQLite.
 
 use bytes::Bytes;
 use hookgate_proto::v1 as pb;
@@ -209,6 +210,68 @@ fn count_records(brokers: &str, topic: &str) -> u64 {
     count
 }
 
+/// Each request a new delivery (claimed, published, completed), then every request a copy
+/// of one delivery (answered from its claim, nothing published), beside the plain webhook.
+async fn deduplicated(
+    stack: &Stack,
+    plain: &[(u64, Figures, Figures)],
+    seconds: u64,
+    ticks: f64,
+    backend: &str,
+) {
+    let hook = stack
+        .create(
+            "bench",
+            pb::Webhook {
+                display_name: "bench deduplicated".into(),
+                deduplication: Some(pb::Deduplication {
+                    enabled: true,
+                    key: "header:x-delivery".into(),
+                    window: None,
+                }),
+                ..Default::default()
+            },
+        )
+        .await;
+    let script = std::env::temp_dir().join("hookgate-bench-deliveries.lua");
+    std::fs::write(&script, DELIVERIES_SCRIPT).expect("write wrk script");
+    let copies = std::env::temp_dir().join("hookgate-bench-copies.lua");
+    std::fs::write(
+        &copies,
+        "wrk.method = \"POST\"\nwrk.headers[\"X-Delivery\"] = \"one\"\nwrk.body = '{}'\n",
+    )
+    .expect("write wrk script");
+    println!();
+    println!("deduplicated webhook, claims in {backend}:");
+    for (connections, _, hookgate) in plain {
+        let fresh = run_wrk(&hook.url, seconds, *connections, &script, ticks).await;
+        row("new keys", *connections, &fresh);
+        let duplicates = run_wrk(&hook.url, seconds, *connections, &copies, ticks).await;
+        row("copies", *connections, &duplicates);
+        println!(
+            "  {connections:>3} connections, deduplicated / plain hookgate: new keys {:.2}x, copies {:.2}x",
+            fresh.requests_per_second / hookgate.requests_per_second,
+            duplicates.requests_per_second / hookgate.requests_per_second
+        );
+    }
+    let _ = std::fs::remove_file(script);
+    let _ = std::fs::remove_file(copies);
+}
+
+/// A distinct `X-Delivery` per request: wrk's threads each count under their own prefix.
+const DELIVERIES_SCRIPT: &str = r#"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("prefix", tostring(threads))
+end
+local sent = 0
+function request()
+  sent = sent + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["X-Delivery"] = prefix .. "-" .. sent}, '{"event":"order.created"}')
+end
+"#;
+
 fn row(label: &str, connections: u64, f: &Figures) {
     println!(
         "{label:<10} {connections:>5} {:>11.0} {:>8.2} {:>8.2} {:>10.1} {:>8}",
@@ -228,7 +291,12 @@ async fn main() {
         .filter_map(|c| c.trim().parse().ok())
         .collect();
     let ticks = clock_ticks_per_second();
-    let db = TestDb::sqlite();
+    let db = match std::env::var("HOOKGATE_BENCH_POSTGRES").as_deref() {
+        Ok("1") => TestDb::postgres()
+            .await
+            .expect("PostgreSQL for the benchmark"),
+        _ => TestDb::sqlite(),
+    };
     let options = StackOptions {
         rate_limit: hookgate_gateway::RateLimit {
             requests: std::num::NonZeroU32::new(1_000_000).unwrap_or(std::num::NonZeroU32::MIN),
@@ -307,6 +375,7 @@ async fn main() {
         }
     );
     let _ = std::fs::remove_file(script);
+    deduplicated(&stack, &results, seconds, ticks, db.backend).await;
     stack.stop().await;
     if records < acknowledged {
         std::process::exit(1);

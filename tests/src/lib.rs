@@ -3,6 +3,7 @@
 
 pub mod alexa;
 pub mod db;
+pub mod delivery;
 pub mod grpc;
 pub mod http;
 pub mod kafka;

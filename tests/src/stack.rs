@@ -91,7 +91,9 @@ impl Stack {
             ..GatewayConfig::new(public_url.clone())
         };
         let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
-            .with_secret_store(store.clone());
+            .with_secret_store(store.clone())
+            .with_deduplication(store.clone(), &kafka)
+            .expect("deduplication producer");
         if let Some(verifier) = options.alexa.clone() {
             pipeline = pipeline.with_alexa(verifier);
         }

@@ -1,8 +1,8 @@
 //! One storage suite, run unchanged against SQLite and PostgreSQL.
 
 use hookgate_domain::{
-    Error, HmacAlgorithm, HmacScheme, PreviousSecret, SignatureEncoding, VerificationType,
-    WebhookName, WebhookSpec,
+    dedup::Deduplication, Error, HmacAlgorithm, HmacScheme, PreviousSecret, SignatureEncoding,
+    VerificationType, WebhookName, WebhookSpec,
 };
 use hookgate_tests::for_each_backend;
 use std::time::Duration;
@@ -43,6 +43,11 @@ async fn round_trips_every_field() {
             previous_secret: Some(PreviousSecret {
                 secret: "old-secret".into(),
                 expire_time: chrono::DateTime::from_timestamp(1_900_000_000, 123_000).unwrap(),
+            }),
+            deduplication: Some(Deduplication {
+                enabled: true,
+                key: "json:/event/id".into(),
+                window: Duration::from_millis(2500),
             }),
         };
         let created = store.create("acme", full).await.unwrap();

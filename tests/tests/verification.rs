@@ -104,6 +104,26 @@ async fn list_verification_providers_serves_the_catalogue() {
     let github = providers.iter().find(|p| p.id == "github").unwrap();
     assert_eq!(github.deduplication_key, "header:X-GitHub-Delivery");
     assert!(!github.handshake);
+    // Every entry names the key its webhooks deduplicate on: a provider without a
+    // documented delivery id says `body`, as the gateway does.
+    let key_of = |id: &str| {
+        &providers
+            .iter()
+            .find(|p| p.id == id)
+            .unwrap()
+            .deduplication_key
+    };
+    assert_eq!(key_of("svix"), "header:svix-id");
+    assert_eq!(key_of("facebook"), "body");
+    assert_eq!(key_of("zoom"), "body");
+    for provider in &providers {
+        let key = &provider.deduplication_key;
+        assert!(
+            key == "body" || key.starts_with("header:") || key.starts_with("json:/"),
+            "{}: {key:?}",
+            provider.id
+        );
+    }
     for legacy in ["facebook", "fitbit", "twilio", "stripe", "slack", "shopify"] {
         assert!(ids.contains(&legacy), "{legacy}");
     }

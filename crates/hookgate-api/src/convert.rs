@@ -49,6 +49,15 @@ pub fn to_proto(webhook: &Webhook, public_url: &str) -> pb::Webhook {
             .as_ref()
             .filter(|previous| previous.expire_time > Utc::now())
             .map(|previous| timestamp(previous.expire_time)),
+        deduplication: spec.deduplication.as_ref().map(deduplication),
+    }
+}
+
+fn deduplication(dedup: &hookgate_domain::dedup::Deduplication) -> pb::Deduplication {
+    pb::Deduplication {
+        enabled: dedup.enabled,
+        key: dedup.key.clone(),
+        window: Some(duration(dedup.window)),
     }
 }
 
@@ -81,6 +90,6 @@ pub fn provider_to_proto(provider: &hookgate_verify::Provider) -> pb::Verificati
         docs_url: provider.docs_url.into(),
         secret_description: provider.secret.into(),
         handshake: provider.has_handshake(),
-        deduplication_key: provider.dedup_key.into(),
+        deduplication_key: provider.deduplication_key().into(),
     }
 }

@@ -1,6 +1,7 @@
 //! Writing a `Webhook` message onto a spec, field by field, as an update mask says.
 
 use hookgate_domain::{
+    dedup::{Deduplication, DEFAULT_WINDOW},
     webhook::{DEFAULT_REPLY_TIMEOUT, DEFAULT_SECRET_GRACE, DEFAULT_TOLERANCE, MAX_SECRET_GRACE},
     Error, FieldViolation, HmacAlgorithm, HmacScheme, SignatureEncoding, VerificationType,
     WebhookSpec,
@@ -10,7 +11,7 @@ use hookgate_verify::password_digest;
 use std::time::Duration;
 
 /// Every field a client may write, by its proto name.
-pub const WRITABLE: [&str; 14] = [
+pub const WRITABLE: [&str; 15] = [
     "display_name",
     "description",
     "disabled",
@@ -26,6 +27,7 @@ pub const WRITABLE: [&str; 14] = [
     "hmac",
     // Read with `signing_secret`: how long the secret it replaces keeps verifying.
     "signing_secret_grace",
+    "deduplication",
 ];
 
 /// Written but never returned.
@@ -116,6 +118,7 @@ fn is_populated(message: &pb::Webhook, path: &str) -> bool {
         "verification_provider" => !message.verification_provider.is_empty(),
         "hmac" => message.hmac.is_some(),
         "signing_secret_grace" => message.signing_secret_grace.is_some(),
+        "deduplication" => message.deduplication.is_some(),
         _ => false,
     }
 }
@@ -186,6 +189,14 @@ pub fn write_fields(
                 spec.basic_auth_password_digest =
                     non_empty(&message.basic_auth_password).map(|p| password_digest(&p))
             }
+            "deduplication" => match message.deduplication.as_ref().map(deduplication) {
+                Some(Err(description)) => violations.push(FieldViolation::new(
+                    format!("{prefix}.deduplication.window"),
+                    description,
+                )),
+                Some(Ok(dedup)) => spec.deduplication = Some(dedup),
+                None => spec.deduplication = None,
+            },
             _ => {}
         }
     }
@@ -279,6 +290,21 @@ fn hmac_scheme(message: &pb::HmacScheme, prefix: &str) -> Result<HmacScheme, Vec
 
 fn non_empty(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// An unset or zero window means the default; the range is checked with the spec.
+fn deduplication(message: &pb::Deduplication) -> Result<Deduplication, String> {
+    let window = match message.window.as_ref().map(positive_duration) {
+        None => DEFAULT_WINDOW,
+        Some(None) => return Err("must be a positive duration".into()),
+        Some(Some(window)) if window.is_zero() => DEFAULT_WINDOW,
+        Some(Some(window)) => window,
+    };
+    Ok(Deduplication {
+        enabled: message.enabled,
+        key: message.key.trim().to_owned(),
+        window,
+    })
 }
 
 /// Unset or zero means the default; negative or malformed is rejected.

@@ -1,5 +1,5 @@
 //! Kafka client metrics. The `client` label is one of a fixed few names (`producer`,
-//! `replies`), never a topic or broker address.
+//! `claims`, `replies`, `tail`), never a topic or broker address.
 
 use prometheus_client::{
     encoding::EncodeLabelSet,

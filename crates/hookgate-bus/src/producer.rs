@@ -256,7 +256,13 @@ impl Producer {
     /// Builds the producer; inside a Tokio runtime it also starts the task that replaces a
     /// dead producer and notices the end of an outage when no request comes to do it.
     pub fn new(config: &KafkaConfig) -> Result<Self, BusError> {
-        let watch = Arc::new(BrokerWatch::new("producer", config.metrics.clone()));
+        Self::named(config, "producer")
+    }
+
+    /// A producer whose broker metrics carry `client` as their label, so a second producer
+    /// of the process neither doubles nor overwrites the first one's.
+    pub fn named(config: &KafkaConfig, client: &'static str) -> Result<Self, BusError> {
+        let watch = Arc::new(BrokerWatch::new(client, config.metrics.clone()));
         let first = Generation::build(config, 1, watch.clone())?;
         let shared = Arc::new(Shared {
             config: config.clone(),

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 pub const EVENT_TYPE: &str = "io.hookgate.webhook.request";
 
 /// Request headers that never reach Kafka: they carry the caller's credentials.
-const DROPPED_HEADERS: [&str; 2] = ["cookie", "authorization"];
+pub(crate) const DROPPED_HEADERS: [&str; 2] = ["cookie", "authorization"];
 
 /// What the ingress saw of one HTTP request.
 pub struct InboundRequest<'a> {
@@ -34,6 +34,8 @@ pub struct RecordContext {
     pub reply_id: Option<String>,
     /// W3C `traceparent` of the active trace.
     pub traceparent: Option<String>,
+    /// What identifies the delivery, for deduplicated webhooks.
+    pub delivery_key: Option<String>,
 }
 
 /// A record ready for the producer.
@@ -72,6 +74,8 @@ struct Data<'a> {
     verified: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reply_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery_key: Option<&'a str>,
 }
 
 /// Header names lowercased (as `http` keeps them), repeats joined by `, `, credentials dropped.
@@ -143,6 +147,7 @@ pub async fn build(
                 .map(|ip| ip.to_canonical().to_string()),
             verified: context.verified,
             reply_id: context.reply_id.as_deref(),
+            delivery_key: context.delivery_key.as_deref(),
         },
     };
     // Strings, maps and JSON values serialise; should that ever fail, nothing is published.

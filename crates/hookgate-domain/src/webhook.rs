@@ -1,6 +1,6 @@
 //! The webhook resource and its rules.
 
-use crate::{names::WebhookName, Error, FieldViolation, Secret};
+use crate::{dedup::Deduplication, names::WebhookName, Error, FieldViolation, Secret};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -179,6 +179,8 @@ pub struct WebhookSpec {
     pub basic_auth_username: String,
     /// SHA-256 of the password, never the password itself.
     pub basic_auth_password_digest: Option<Secret>,
+    /// `None` until a client sets it.
+    pub deduplication: Option<Deduplication>,
 }
 
 impl Default for WebhookSpec {
@@ -198,6 +200,7 @@ impl Default for WebhookSpec {
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             basic_auth_username: String::new(),
             basic_auth_password_digest: None,
+            deduplication: None,
         }
     }
 }
@@ -279,6 +282,11 @@ impl WebhookSpec {
                 "basic_auth_username",
                 format!("must be at most {MAX_SHORT_TEXT} characters"),
             );
+        }
+        if let Some(dedup) = &self.deduplication {
+            for (field, description) in dedup.violations() {
+                bad(&format!("deduplication.{field}"), description);
+            }
         }
         violations
     }

@@ -6,6 +6,7 @@
 mod alexa;
 mod cache;
 mod config;
+mod dedup;
 mod limiter;
 mod metrics;
 mod pipeline;
@@ -17,6 +18,7 @@ mod trace;
 pub use alexa::{AlexaVerifier, ChainFuture, ChainSource};
 pub use cache::WebhookCache;
 pub use config::GatewayConfig;
+pub use dedup::{Deduplicator, DUPLICATE_HEADER};
 pub use limiter::RateLimit;
 pub use metrics::Metrics;
 pub use pipeline::{IngressRequest, Outcome, Pipeline, Published};

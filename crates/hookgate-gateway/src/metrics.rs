@@ -11,12 +11,20 @@ pub struct StatusLabel {
     pub status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     pub responses: Family<StatusLabel, Counter>,
     pub published: Counter,
     pub publish_failures: Counter,
     pub publish_seconds: Histogram,
+    pub dedup_duplicates: Counter,
+    pub dedup_claims_waited: Counter,
+    pub dedup_unclaimed: Family<ReasonLabel, Counter>,
 }
 
 impl Metrics {
@@ -28,6 +36,9 @@ impl Metrics {
             publish_seconds: Histogram::new([
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ]),
+            dedup_duplicates: Counter::default(),
+            dedup_claims_waited: Counter::default(),
+            dedup_unclaimed: Family::default(),
         };
         registry.register(
             "ingress_responses",
@@ -48,6 +59,21 @@ impl Metrics {
             "publish_duration_seconds",
             "Time from publish to Kafka acknowledgement",
             metrics.publish_seconds.clone(),
+        );
+        registry.register(
+            "dedup_duplicates",
+            "Copies of a delivered request answered without publishing",
+            metrics.dedup_duplicates.clone(),
+        );
+        registry.register(
+            "dedup_claims_waited",
+            "Copies that waited for an earlier copy of their delivery to settle",
+            metrics.dedup_claims_waited.clone(),
+        );
+        registry.register(
+            "dedup_unclaimed",
+            "Requests of deduplicated webhooks published without a claim, by reason (no_key, database)",
+            metrics.dedup_unclaimed.clone(),
         );
         metrics
     }

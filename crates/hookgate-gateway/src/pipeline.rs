@@ -1,7 +1,11 @@
 //! One request's way from "the webhook is known" to "the caller has an answer", shared by
 //! the HTTP server and the `TestWebhook` RPC.
 
-use crate::{limiter::Limiter, response, AlexaVerifier, GatewayConfig, Metrics};
+use crate::{
+    dedup::{self, Admission, Claim, Deduplicator},
+    limiter::Limiter,
+    response, AlexaVerifier, GatewayConfig, Metrics,
+};
 use bytes::Bytes;
 use chrono::Utc;
 use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
@@ -75,6 +79,7 @@ pub struct Pipeline {
     metrics: Metrics,
     /// Where a handshake's secret (Asana's) is kept; without it such handshakes get 503.
     secrets: Option<Store>,
+    dedup: Deduplicator,
 }
 
 impl Pipeline {
@@ -89,6 +94,7 @@ impl Pipeline {
                     tracing::error!(%error, "alexa verification unavailable: tls setup failed")
                 })
                 .ok(),
+            dedup: Deduplicator::unshared(metrics.clone()),
             metrics,
             secrets: None,
         }
@@ -98,6 +104,17 @@ impl Pipeline {
     pub fn with_secret_store(mut self, store: Store) -> Self {
         self.secrets = Some(store);
         self
+    }
+
+    /// Shares deduplication claims through `store`, publishing claimed records with a
+    /// producer of its own on `kafka`.
+    pub fn with_deduplication(
+        mut self,
+        store: hookgate_storage::Store,
+        kafka: &hookgate_bus::KafkaConfig,
+    ) -> Result<Self, hookgate_bus::BusError> {
+        self.dedup = Deduplicator::shared(self.metrics.clone(), store, kafka)?;
+        Ok(self)
     }
 
     /// Checks Alexa signatures with `verifier` instead of Amazon's published chains.
@@ -164,6 +181,12 @@ impl Pipeline {
                 }
             }
         }
+    }
+
+    /// Waits for deduplicated records still being tried, so their claims settle by
+    /// Kafka's verdict rather than by the process ending; for shutdown.
+    pub async fn flush_claimed(&self, timeout: std::time::Duration) {
+        self.dedup.flush(timeout).await;
     }
 
     pub fn producer(&self) -> &Producer {
@@ -246,8 +269,23 @@ impl Pipeline {
             }
             (None, _) => None,
         };
+        let claim = match self
+            .dedup
+            .admit(webhook, &request.headers, &request.body, test)
+            .await
+        {
+            Ok(Admission::Publish(claim)) => claim,
+            Ok(Admission::Duplicate) => {
+                return Outcome {
+                    response: dedup::duplicate_response(spec),
+                    published: None,
+                    secret_kept: false,
+                }
+            }
+            Err(error) => return Outcome::error(&error, webhook),
+        };
         let published = match self
-            .publish(webhook, request, test, verified, reply_id)
+            .publish(webhook, request, test, verified, reply_id, claim)
             .await
         {
             Ok(published) => published,
@@ -284,7 +322,9 @@ impl Pipeline {
         test: bool,
         verified: Option<&'static str>,
         reply_id: Option<String>,
+        claim: Claim,
     ) -> Result<Published, Error> {
+        let delivery = claim.key();
         let traceparent = crate::trace::traceparent(&request.headers);
         let inbound = InboundRequest {
             method: &request.method,
@@ -295,7 +335,8 @@ impl Pipeline {
             remote_address: request.remote_address,
         };
         let context = RecordContext {
-            event_id: token::new_event_id(),
+            event_id: delivery.map_or_else(token::new_event_id, |d| d.event_id.clone()),
+            delivery_key: delivery.map(|d| d.value.clone()),
             test,
             verified,
             reply_id,
@@ -304,7 +345,7 @@ impl Pipeline {
         };
         let record = trigger::build(webhook, &inbound, context).await?;
         let started = Instant::now();
-        match self.producer.publish(&record).await {
+        match claim.publish(&self.producer, &record).await {
             Ok(delivery) => {
                 self.metrics.published.inc();
                 self.metrics
@@ -322,14 +363,14 @@ impl Pipeline {
                     delivery,
                 })
             }
-            Err(error @ hookgate_bus::BusError::RecordTooLarge { .. }) => {
+            Err(error @ Error::RecordTooLarge { .. }) => {
                 tracing::info!(webhook = %webhook.name, %error, "trigger too large for kafka");
-                Err(error.into())
+                Err(error)
             }
             Err(error) => {
                 self.metrics.publish_failures.inc();
                 tracing::warn!(webhook = %webhook.name, event_id = %record.event_id, %error, "trigger not published");
-                Err(error.into())
+                Err(error)
             }
         }
     }

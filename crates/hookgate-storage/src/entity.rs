@@ -27,6 +27,10 @@ pub struct Model {
     pub hmac: Option<String>,
     pub previous_signing_secret: Option<String>,
     pub previous_secret_expire_time: Option<ChronoDateTimeUtc>,
+    /// `None` when deduplication was never configured.
+    pub deduplication_key: Option<String>,
+    pub deduplication_enabled: bool,
+    pub deduplication_window_ms: i64,
     pub revision: i64,
     pub create_time: ChronoDateTimeUtc,
     pub update_time: ChronoDateTimeUtc,

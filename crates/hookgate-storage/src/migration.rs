@@ -10,8 +10,46 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(CreateWebhooks),
             Box::new(crate::m20261129_000003_verification::Verification),
+            Box::new(crate::m20261129_000004_deduplication::Deduplication),
         ]
     }
+}
+
+/// Adds `columns` to `webhooks`, one statement each: SQLite alters a table one change at
+/// a time. For the migrations that follow the first.
+pub(crate) async fn add_webhook_columns(
+    manager: &SchemaManager<'_>,
+    columns: impl IntoIterator<Item = ColumnDef>,
+) -> Result<(), DbErr> {
+    for mut column in columns {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Webhooks::Table)
+                    .add_column(&mut column)
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Drops `columns` from `webhooks`, one statement each.
+pub(crate) async fn drop_webhook_columns<C: IntoIden>(
+    manager: &SchemaManager<'_>,
+    columns: impl IntoIterator<Item = C>,
+) -> Result<(), DbErr> {
+    for column in columns {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Webhooks::Table)
+                    .drop_column(column)
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 #[derive(DeriveIden)]

@@ -7,8 +7,11 @@ use hookgate_domain::{
     WebhookSpec,
 };
 use sea_orm::{
-    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
-    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    ActiveValue::Set,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
@@ -23,7 +26,7 @@ pub struct Page {
 /// Webhook storage on one database.
 #[derive(Clone, Debug)]
 pub struct Store {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
 }
 
 impl Store {
@@ -34,7 +37,15 @@ impl Store {
             .max_connections(16)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // Concurrent writers (delivery claims) would otherwise queue behind SQLite's
+            // rollback journal and its fsyncs; a power cut may lose the last commits, never
+            // consistency.
+            .map_sqlx_sqlite_opts(|sqlite| {
+                sqlite
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+            });
         let db = Database::connect(options).await.map_err(from_db)?;
         Ok(Self { db })
     }
@@ -246,6 +257,11 @@ fn to_active(webhook: &Webhook) -> Result<entity::ActiveModel, Error> {
             .as_ref()
             .map(|p| p.secret.expose().clone())),
         previous_secret_expire_time: Set(spec.previous_secret.as_ref().map(|p| p.expire_time)),
+        deduplication_key: Set(spec.deduplication.as_ref().map(|d| d.key.clone())),
+        deduplication_enabled: Set(spec.deduplication.as_ref().is_some_and(|d| d.enabled)),
+        deduplication_window_ms: Set(spec.deduplication.as_ref().map_or(0, |d| {
+            i64::try_from(d.window.as_millis()).unwrap_or(i64::MAX)
+        })),
         revision: Set(webhook.revision),
         create_time: Set(webhook.create_time),
         update_time: Set(webhook.update_time),
@@ -276,6 +292,12 @@ fn from_model(model: entity::Model) -> Result<Webhook, Error> {
         }),
         _ => None,
     };
+    let deduplication = deduplication(
+        model.deduplication_key.clone(),
+        model.deduplication_enabled,
+        model.deduplication_window_ms,
+    )
+    .map_err(|()| corrupt("deduplication_window_ms"))?;
     Ok(Webhook {
         name: WebhookName::new(model.application_id, model.id),
         token: model.token,
@@ -294,9 +316,24 @@ fn from_model(model: entity::Model) -> Result<Webhook, Error> {
             reply_timeout: Duration::from_millis(reply_timeout),
             basic_auth_username: model.basic_auth_username,
             basic_auth_password_digest: model.basic_auth_password_digest.map(Secret::from),
+            deduplication,
         },
         revision: model.revision,
         create_time: model.create_time,
         update_time: model.update_time,
     })
+}
+
+fn deduplication(
+    key: Option<String>,
+    enabled: bool,
+    window_ms: i64,
+) -> Result<Option<hookgate_domain::dedup::Deduplication>, ()> {
+    let Some(key) = key else { return Ok(None) };
+    let window = u64::try_from(window_ms).map_err(|_| ())?;
+    Ok(Some(hookgate_domain::dedup::Deduplication {
+        enabled,
+        key,
+        window: Duration::from_millis(window),
+    }))
 }

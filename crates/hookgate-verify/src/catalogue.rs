@@ -1,7 +1,7 @@
 //! The shape of a catalogue entry: everything about a provider's verification is data
 //! here, read by one engine. The entries themselves are in [`crate::providers`].
 
-use hookgate_domain::{VerificationType, WebhookSpec};
+use hookgate_domain::{dedup::BODY_KEY, VerificationType, WebhookSpec};
 
 /// One provider: how its requests are signed, what it expects during set-up, and what
 /// a user pastes as the webhook's `signing_secret`.
@@ -16,8 +16,9 @@ pub struct Provider {
     pub secret: &'static str,
     pub handshake: Handshake,
     pub scheme: Scheme,
-    /// The default deduplication key (`header:NAME`, `json:/pointer`), empty when none.
-    pub dedup_key: &'static str,
+    /// The documented delivery id (`header:NAME`, `json:/pointer`), empty when none;
+    /// read through [`Provider::deduplication_key`].
+    pub(crate) dedup_key: &'static str,
 }
 
 impl Provider {
@@ -34,6 +35,15 @@ impl Provider {
 
     pub fn has_handshake(&self) -> bool {
         self.handshake != Handshake::None
+    }
+
+    /// The deduplication key of this provider's webhooks when theirs is empty: its
+    /// documented delivery id, or the body's hash when it documents none.
+    pub fn deduplication_key(&self) -> &'static str {
+        match self.dedup_key {
+            "" => BODY_KEY,
+            key => key,
+        }
     }
 }
 
@@ -257,6 +267,14 @@ pub fn provider_of(spec: &WebhookSpec) -> Option<&'static Provider> {
     }
 }
 
+/// The deduplication key a webhook with an empty `deduplication.key` uses: its catalogue
+/// entry's (legacy types included), `body` for custom schemes and unverified webhooks. The
+/// one place this default is decided; the gateway applies it and
+/// `ListVerificationProviders` reports it.
+pub fn default_dedup_key(spec: &WebhookSpec) -> &'static str {
+    provider_of(spec).map_or(BODY_KEY, Provider::deduplication_key)
+}
+
 /// The name a verified request records in `verified`: the catalogue id, or the legacy
 /// type's name for webhooks made before the catalogue.
 pub fn verified_name(spec: &WebhookSpec) -> Option<&'static str> {
@@ -304,7 +322,44 @@ mod tests {
             ("slack", "json:/event_id"),
             ("twilio", "header:I-Twilio-Idempotency-Token"),
         ] {
-            assert_eq!(find(id).map(|p| p.dedup_key), Some(key), "{id}");
+            assert_eq!(find(id).map(|p| p.deduplication_key()), Some(key), "{id}");
+        }
+        for id in ["facebook", "fitbit"] {
+            assert_eq!(
+                find(id).map(|p| p.deduplication_key()),
+                Some("body"),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn webhooks_default_to_their_entry_s_key_legacy_types_too() {
+        let spec = |verification_type, provider: &str| WebhookSpec {
+            verification_type,
+            verification_provider: provider.into(),
+            ..Default::default()
+        };
+        for (spec, key) in [
+            (spec(VerificationType::Provider, "svix"), "header:svix-id"),
+            (spec(VerificationType::Provider, "zoom"), "body"),
+            (spec(VerificationType::Alexa, ""), "json:/request/requestId"),
+            (
+                spec(VerificationType::Github, ""),
+                "header:X-GitHub-Delivery",
+            ),
+            (spec(VerificationType::Stripe, ""), "json:/id"),
+            (spec(VerificationType::Facebook, ""), "body"),
+            (spec(VerificationType::None, ""), "body"),
+            (spec(VerificationType::Hmac, ""), "body"),
+        ] {
+            assert_eq!(default_dedup_key(&spec), key, "{spec:?}");
+            hookgate_domain::dedup::KeyRule::parse(key).unwrap();
+        }
+        for provider in providers() {
+            let key = provider.deduplication_key();
+            let parsed = hookgate_domain::dedup::KeyRule::parse(key);
+            assert!(parsed.is_ok(), "{}: {key}", provider.id);
         }
     }
 

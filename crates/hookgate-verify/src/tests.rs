@@ -515,9 +515,9 @@ fn the_catalogue_has_at_least_sixty_unique_entries_and_every_spec_id() {
     for provider in catalogue::providers() {
         assert!(provider.docs_url.starts_with("https://"), "{}", provider.id);
         assert!(!provider.secret.is_empty() && !provider.display_name.is_empty());
-        let key = provider.dedup_key;
+        let key = provider.deduplication_key();
         assert!(
-            key.is_empty() || key.starts_with("header:") || key.starts_with("json:/"),
+            key == "body" || key.starts_with("header:") || key.starts_with("json:/"),
             "{key}"
         );
     }

@@ -287,7 +287,10 @@ async fn run(
     let replies = hookgate_bus::ReplyRouter::start_in_background(&kafka);
     let pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
         .with_replies(replies.clone())
-        .with_secret_store(store.clone());
+        .with_secret_store(store.clone())
+        .with_deduplication(store.clone(), &kafka)
+        .context("HOOKGATE_KAFKA_PROP_*: invalid Kafka client configuration")?;
+    let claimed = pipeline.clone();
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
     let admin = Admin {
@@ -356,6 +359,7 @@ async fn run(
     if let Err(error) = producer.flush(FLUSH_TIMEOUT).await {
         tracing::warn!(%error, queued = producer.in_flight(), "kafka producer not flushed at shutdown");
     }
+    claimed.flush_claimed(FLUSH_TIMEOUT).await;
     match failure {
         Some(error) => Err(error),
         None => {

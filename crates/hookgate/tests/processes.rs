@@ -507,3 +507,248 @@ async fn sigterm_cuts_grpc_calls_still_running_after_the_drain_timeout() {
         .unwrap();
     assert!(cut.is_err(), "the cut call is an error to its caller");
 }
+
+/// An `api` process and two `gateway` processes on one PostgreSQL database, as deployed.
+struct Replicas {
+    topic: String,
+    brokers: String,
+    /// Each gateway's base URL and admin address.
+    gateways: [(String, SocketAddr); 2],
+    client: WebhookServiceClient<tonic::transport::Channel>,
+    _processes: Vec<Process>,
+    _db: TestDb,
+}
+
+impl Replicas {
+    async fn start(brokers: String, request_timeout: &str) -> Option<Self> {
+        let db = TestDb::postgres().await?;
+        let topic = kafka::unique_topic("dedup");
+        let grpc = free_addr();
+        let gateways = [free_addr(), free_addr()];
+        let common = vec![
+            ("HOOKGATE_DATABASE_URL", db.url.clone()),
+            ("HOOKGATE_KAFKA_BROKERS", brokers.clone()),
+            ("HOOKGATE_TRIGGER_TOPIC", topic.clone()),
+            ("HOOKGATE_REPLY_TOPIC", format!("{topic}-replies")),
+            ("HOOKGATE_TOPIC_PARTITIONS", "1".into()),
+            ("HOOKGATE_REQUEST_TIMEOUT", request_timeout.into()),
+            ("HOOKGATE_PUBLIC_URL", format!("http://{}", gateways[0])),
+            ("HOOKGATE_GRPC_ADDR", grpc.to_string()),
+        ];
+        assert!(hookgate(&["migrate"], &common)
+            .status()
+            .expect("migrate")
+            .success());
+        let with = |extra: &[(&'static str, String)]| {
+            let mut env = common.clone();
+            env.extend_from_slice(extra);
+            env
+        };
+        let api_admin = free_addr();
+        let mut processes = vec![spawn(
+            &["api"],
+            &with(&[("HOOKGATE_ADMIN_ADDR", api_admin.to_string())]),
+        )];
+        let mut started = Vec::new();
+        for http_addr in gateways {
+            let admin = free_addr();
+            processes.push(spawn(
+                &["gateway"],
+                &with(&[
+                    ("HOOKGATE_HTTP_ADDR", http_addr.to_string()),
+                    ("HOOKGATE_ADMIN_ADDR", admin.to_string()),
+                ]),
+            ));
+            started.push((format!("http://{http_addr}"), admin));
+        }
+        wait_ready(api_admin).await;
+        for (_, admin) in &started {
+            wait_ready(*admin).await;
+        }
+        let client = WebhookServiceClient::connect(format!("http://{grpc}"))
+            .await
+            .expect("connect api");
+        Some(Self {
+            topic,
+            brokers,
+            gateways: [started[0].clone(), started[1].clone()],
+            client,
+            _processes: processes,
+            _db: db,
+        })
+    }
+
+    /// A GitHub webhook deduplicating on `X-GitHub-Delivery` (its default).
+    async fn github_webhook(&mut self, window: Option<Duration>) -> pb::Webhook {
+        self.client
+            .create_webhook(pb::CreateWebhookRequest {
+                parent: "applications/acme".into(),
+                webhook: Some(pb::Webhook {
+                    display_name: "deduplicated".into(),
+                    verification_type: pb::VerificationType::Github as i32,
+                    signing_secret: DEDUP_SECRET.into(),
+                    deduplication: Some(pb::Deduplication {
+                        enabled: true,
+                        key: String::new(),
+                        window: window.map(|w| prost_types::Duration {
+                            seconds: w.as_secs() as i64,
+                            nanos: 0,
+                        }),
+                    }),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("create")
+            .into_inner()
+    }
+
+    /// The webhook's URL on gateway `index`.
+    fn url(&self, webhook: &pb::Webhook, index: usize) -> String {
+        let path = webhook.url.split("/webhooks/").nth(1).expect("webhook url");
+        format!("{}/webhooks/{path}", self.gateways[index].0)
+    }
+
+    async fn send(
+        &self,
+        webhook: &pb::Webhook,
+        index: usize,
+        delivery_id: &str,
+    ) -> http::HttpReply {
+        let headers = hookgate_tests::delivery::github(DEDUP_SECRET, delivery_id, DEDUP_BODY);
+        let headers = hookgate_tests::delivery::pairs(&headers);
+        http::post(&self.url(webhook, index), &headers, DEDUP_BODY).await
+    }
+
+    fn records(&self, wait: Duration) -> Vec<kafka::Record> {
+        kafka::Reader::new(&self.brokers, &self.topic).read(100, wait)
+    }
+
+    /// The sum of a counter over both gateways.
+    async fn counter(&self, name: &str) -> u64 {
+        let mut total = 0;
+        for (_, admin) in &self.gateways {
+            let text = http::get(&format!("http://{admin}/metrics")).await.text();
+            total += text
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+                .unwrap_or(0.0) as u64;
+        }
+        total
+    }
+}
+
+const DEDUP_SECRET: &str = "gh-secret";
+const DEDUP_BODY: &str = r#"{"ref":"refs/heads/main","after":"6113728f"}"#;
+
+fn is_duplicate(reply: &http::HttpReply) -> bool {
+    reply.header("hookgate-duplicate") == Some("true")
+}
+
+#[tokio::test]
+async fn twenty_copies_over_two_gateways_publish_one_record() {
+    let Some(mut replicas) = Replicas::start(kafka::brokers(), "10s").await else {
+        return;
+    };
+    let webhook = replicas.github_webhook(None).await;
+    let replicas = std::sync::Arc::new(replicas);
+    let copies: Vec<_> = (0..20)
+        .map(|i| {
+            let (replicas, webhook) = (replicas.clone(), webhook.clone());
+            tokio::spawn(async move { replicas.send(&webhook, i % 2, "72d3162e-cc78").await })
+        })
+        .collect();
+    let mut duplicates = 0;
+    for copy in copies {
+        let reply = copy.await.unwrap();
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+        assert_eq!(reply.text(), r#"{"success":true}"#);
+        duplicates += usize::from(is_duplicate(&reply));
+    }
+    assert_eq!(duplicates, 19, "every copy but one is a duplicate");
+    let records = replicas.records(Duration::from_secs(3));
+    assert_eq!(records.len(), 1, "{records:?}");
+    let webhook_id = webhook.name.rsplit('/').next().unwrap();
+    assert_eq!(
+        records[0].headers["ce_id"],
+        hookgate_domain::dedup::event_id(webhook_id, "72d3162e-cc78")
+    );
+    assert_eq!(records[0].value["data"]["deliveryKey"], "72d3162e-cc78");
+    assert_eq!(
+        replicas.counter("hookgate_dedup_duplicates_total").await,
+        19
+    );
+}
+
+#[tokio::test]
+async fn a_copy_after_the_window_publishes_again_with_the_same_id() {
+    let Some(mut replicas) = Replicas::start(kafka::brokers(), "10s").await else {
+        return;
+    };
+    let webhook = replicas.github_webhook(Some(Duration::from_secs(2))).await;
+    let first_sent = Instant::now();
+    let first = replicas.send(&webhook, 0, "d-window").await;
+    assert!(
+        first.status.is_success() && !is_duplicate(&first),
+        "{}",
+        first.text()
+    );
+    let within = replicas.send(&webhook, 1, "d-window").await;
+    assert!(
+        is_duplicate(&within),
+        "a copy within the window is a duplicate"
+    );
+    tokio::time::sleep(Duration::from_secs(3).saturating_sub(first_sent.elapsed())).await;
+    let after = replicas.send(&webhook, 1, "d-window").await;
+    assert!(
+        after.status.is_success() && !is_duplicate(&after),
+        "{}",
+        after.text()
+    );
+    let records = replicas.records(Duration::from_secs(3));
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0].headers["ce_id"], records[1].headers["ce_id"]);
+    assert_eq!(records[0].value["id"], records[1].value["id"]);
+}
+
+#[tokio::test]
+async fn a_delivery_refused_while_the_broker_was_paused_is_published_once_on_retry() {
+    let broker = hookgate_tests::tansu::Tansu::start();
+    let Some(mut replicas) = Replicas::start(broker.brokers(), "2s").await else {
+        return;
+    };
+    let webhook = replicas.github_webhook(None).await;
+    let warm = replicas.send(&webhook, 0, "d-warm").await;
+    assert_eq!(warm.status.as_u16(), 200, "{}", warm.text());
+
+    broker.pause();
+    let refused = replicas.send(&webhook, 0, "d-paused").await;
+    assert_eq!(refused.status.as_u16(), 503, "{}", refused.text());
+    assert!(refused.header("retry-after").is_some());
+    broker.resume();
+
+    // The provider retries, on either gateway, until it gets a 2xx.
+    let resumed = Instant::now();
+    let retried = loop {
+        let reply = replicas.send(&webhook, 1, "d-paused").await;
+        if reply.status.is_success() {
+            break reply;
+        }
+        assert_eq!(reply.status.as_u16(), 503, "{}", reply.text());
+        assert!(
+            resumed.elapsed() < Duration::from_secs(30),
+            "never published after the broker came back"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    // The paused broker held the refused request's record and wrote it on resuming; its
+    // claim waited for that verdict, so the retry is answered as a duplicate of it.
+    assert!(is_duplicate(&retried), "{}", retried.text());
+    assert!(is_duplicate(&replicas.send(&webhook, 0, "d-paused").await));
+    let records = replicas.records(Duration::from_secs(3));
+    let paused: Vec<_> = records
+        .iter()
+        .filter(|r| r.value["data"]["deliveryKey"] == "d-paused")
+        .collect();
+    assert_eq!(paused.len(), 1, "{records:?}");
+}

@@ -27,6 +27,8 @@ pub enum Command {
     Migrate(Settings),
     /// Print trigger records as JSON lines as they arrive (Ctrl-C to stop).
     Tail(TailArgs),
+    #[command(flatten)]
+    Client(crate::client::Command),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -53,6 +55,11 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub database_url: String,
+
+    /// Most database connections this process opens. Replicas times this must stay below the
+    /// server's limit (PostgreSQL's default max_connections is 100).
+    #[arg(long, env = "HOOKGATE_DATABASE_POOL", value_name = "HOOKGATE_DATABASE_POOL", default_value_t = hookgate_storage::DEFAULT_POOL, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool: u32,
 
     /// gRPC listen address.
     #[arg(

@@ -52,6 +52,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
                 false,
             ),
             Command::Tail(args) => return tail(args).await,
+            Command::Client(command) => return crate::client::run(command, stop).await,
             Command::Gateway(settings) => (
                 settings,
                 Some(Roles {

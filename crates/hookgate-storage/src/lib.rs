@@ -7,4 +7,4 @@ mod error;
 pub mod migration;
 mod store;
 
-pub use store::{Page, Store};
+pub use store::{Page, Store, DEFAULT_POOL};

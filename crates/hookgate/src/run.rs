@@ -68,7 +68,11 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             Some(Roles { api: true, .. }) => Some(authorizer(&settings)?),
             _ => None,
         };
-        let Some(store) = unless_stopped(&stop, Store::connect(&settings.database_url)).await
+        let Some(store) = unless_stopped(
+            &stop,
+            Store::connect_with_pool(&settings.database_url, settings.database_pool),
+        )
+        .await
         else {
             return Ok(());
         };
@@ -214,6 +218,12 @@ fn readiness(
     kafka: &KafkaConfig,
     replies: &hookgate_bus::ReplyRouter,
 ) -> Vec<ReadinessCheck> {
+    // New pods take no traffic until migrations (run before them) reached their version.
+    let migrated = store.clone();
+    let schema: ReadinessCheck = Arc::new(move || {
+        let store = migrated.clone();
+        Box::pin(async move { store.schema_current().await.map_err(|e| e.to_string()) })
+    });
     let store = store.clone();
     let database: ReadinessCheck = Arc::new(move || {
         let store = store.clone();
@@ -240,7 +250,7 @@ fn readiness(
             }
         })
     });
-    vec![database, topics, reading]
+    vec![database, schema, topics, reading]
 }
 
 async fn run(

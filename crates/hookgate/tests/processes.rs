@@ -399,3 +399,60 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_setting() {
     );
     assert!(String::from_utf8_lossy(&open_api.stderr).contains("HOOKGATE_API_TOKENS"));
 }
+
+#[tokio::test]
+async fn a_gateway_is_not_ready_until_the_schema_is_migrated() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (http_addr, admin) = (free_addr(), free_addr());
+    let topic = kafka::unique_topic("schema");
+    let env = vec![
+        ("HOOKGATE_DATABASE_URL", db.url.clone()),
+        ("HOOKGATE_KAFKA_BROKERS", kafka::brokers()),
+        ("HOOKGATE_TRIGGER_TOPIC", topic.clone()),
+        ("HOOKGATE_REPLY_TOPIC", format!("{topic}-replies")),
+        ("HOOKGATE_TOPIC_PARTITIONS", "1".into()),
+        ("HOOKGATE_HTTP_ADDR", http_addr.to_string()),
+        ("HOOKGATE_ADMIN_ADDR", admin.to_string()),
+        ("HOOKGATE_DATABASE_POOL", "2".into()),
+    ];
+    let _gateway = spawn(&["gateway"], &env);
+    // Everything else is ready (database, topics, replies); only the schema is missing.
+    let readyz = format!("http://{admin}/readyz");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        let reply = tokio::spawn({
+            let readyz = readyz.clone();
+            async move {
+                tokio::time::timeout(Duration::from_secs(2), http::get(&readyz))
+                    .await
+                    .ok()
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(reply) = reply {
+            let text = reply.text();
+            if reply.status.as_u16() == 503
+                && text.contains("schema: ")
+                && !text.contains("kafka")
+                && !text.contains("database")
+            {
+                break text;
+            }
+            assert_ne!(reply.status.as_u16(), 200, "ready without a schema");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz never named only the schema"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(body.contains("m20261128_000001_create_webhooks"), "{body}");
+
+    let status = hookgate(&["migrate"], &env).status().expect("migrate");
+    assert!(status.success(), "hookgate migrate failed");
+    wait_ready(admin).await;
+}

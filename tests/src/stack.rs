@@ -23,6 +23,8 @@ pub struct StackOptions {
     pub body_read_timeout: Duration,
     /// Checks Alexa signatures against a test CA instead of Amazon's chains.
     pub alexa: Option<hookgate_gateway::AlexaVerifier>,
+    /// `HOOKGATE_REJECTION_TOPIC`, created by the stack.
+    pub rejection_topic: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -40,6 +42,7 @@ impl Default for StackOptions {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             alexa: None,
+            rejection_topic: None,
         }
     }
 }
@@ -49,6 +52,8 @@ pub struct Stack {
     pub grpc_addr: SocketAddr,
     pub options: StackOptions,
     pub producer: Producer,
+    /// `/metrics` as a process registers it (`hookgate_` names).
+    registry: prometheus_client::registry::Registry,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -74,7 +79,7 @@ impl Stack {
                 .expect("create topics");
         }
         let producer = Producer::new(&kafka).expect("producer");
-        let mut registry = prometheus_client::registry::Registry::default();
+        let mut registry = prometheus_client::registry::Registry::with_prefix("hookgate");
         let metrics = Metrics::new(&mut registry);
         let config = GatewayConfig {
             max_body_bytes: options.max_body_bytes,
@@ -86,6 +91,17 @@ impl Stack {
         let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone());
         if let Some(verifier) = options.alexa.clone() {
             pipeline = pipeline.with_alexa(verifier);
+        }
+        if let Some(topic) = &options.rejection_topic {
+            let config = KafkaConfig {
+                trigger_topic: topic.clone(),
+                ..kafka.clone()
+            };
+            hookgate_bus::ensure_topics(&config)
+                .await
+                .expect("create the rejection topic");
+            let producer = Producer::new(&config).expect("rejection producer");
+            pipeline = pipeline.with_rejections(hookgate_gateway::RejectionTopic::new(producer));
         }
         if options.create_topics {
             let router = hookgate_bus::ReplyRouter::start(&kafka)
@@ -127,9 +143,18 @@ impl Stack {
             grpc_addr,
             options,
             producer,
+            registry,
             stop,
             tasks,
         }
+    }
+
+    /// The Prometheus text of the stack's metrics.
+    pub fn metrics_text(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("encode metrics");
+        out
     }
 
     pub async fn client(&self) -> WebhookServiceClient<Channel> {

@@ -8,6 +8,7 @@ pub mod body;
 pub mod error;
 pub mod ingress;
 pub mod names;
+pub mod rejection;
 pub mod reply;
 pub mod secret;
 pub mod signature;
@@ -16,6 +17,6 @@ pub mod trigger;
 pub mod webhook;
 
 pub use error::{Error, ErrorKind, FieldViolation};
-pub use secret::Secret;
 pub use names::{ApplicationName, WebhookName};
+pub use secret::Secret;
 pub use webhook::{VerificationType, Webhook, WebhookSpec};

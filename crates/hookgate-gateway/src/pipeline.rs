@@ -1,12 +1,17 @@
 //! One request's way from "the webhook is known" to "the caller has an answer", shared by
 //! the HTTP server and the `TestWebhook` RPC.
 
-use crate::{limiter::Limiter, response, AlexaVerifier, GatewayConfig, Metrics};
+use crate::{
+    events::{self, Reason},
+    limiter::Limiter,
+    response, AlexaVerifier, GatewayConfig, Metrics, RejectionTopic,
+};
 use bytes::Bytes;
 use chrono::Utc;
 use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
 use hookgate_domain::{
     ingress::{self, Reply},
+    rejection::RejectedRequest,
     reply,
     signature::{self, SignedRequest, Verdict},
     token,
@@ -15,6 +20,19 @@ use hookgate_domain::{
 };
 use http::Response;
 use std::{net::IpAddr, time::Instant};
+
+impl IngressRequest {
+    /// The request as a rejection record describes it: no body.
+    pub(crate) fn described(&self) -> RejectedRequest<'_> {
+        RejectedRequest {
+            method: &self.method,
+            path: &self.path,
+            query: self.query.as_deref(),
+            headers: &self.headers,
+            remote_address: self.remote_address,
+        }
+    }
+}
 
 /// A request as the pipeline needs it: already read, already bounded.
 pub struct IngressRequest {
@@ -48,13 +66,6 @@ impl Outcome {
             published: None,
         }
     }
-
-    fn error(error: &Error, webhook: &Webhook) -> Self {
-        Self {
-            response: response::from_error(error, webhook.spec.has_basic_auth()),
-            published: None,
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -65,6 +76,7 @@ pub struct Pipeline {
     max_body_bytes: usize,
     alexa: Option<AlexaVerifier>,
     metrics: Metrics,
+    rejections: Option<RejectionTopic>,
 }
 
 impl Pipeline {
@@ -80,7 +92,42 @@ impl Pipeline {
                 })
                 .ok(),
             metrics,
+            rejections: None,
         }
+    }
+
+    /// Records every refused request of a known webhook on `topic`.
+    pub fn with_rejections(mut self, topic: RejectionTopic) -> Self {
+        self.rejections = Some(topic);
+        self
+    }
+
+    /// Counts and logs a refusal, and records it on the rejection topic when there is one.
+    pub(crate) fn rejected(
+        &self,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &RejectedRequest<'_>,
+        error: &dyn std::fmt::Display,
+        test: bool,
+    ) {
+        events::rejected(&self.metrics, reason, Some(&webhook.name), error);
+        if let Some(topic) = &self.rejections {
+            topic.record(&self.metrics, webhook, request, reason, test);
+        }
+    }
+
+    /// [`Self::rejected`] and the answer `error` calls for.
+    pub(crate) fn refuse(
+        &self,
+        error: &Error,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &RejectedRequest<'_>,
+        test: bool,
+    ) -> Response<Bytes> {
+        self.rejected(Reason::of(error, reason), webhook, request, error, test);
+        response::from_error(error, webhook.spec.has_basic_auth())
     }
 
     /// Checks Alexa signatures with `verifier` instead of Amazon's published chains.
@@ -122,6 +169,20 @@ impl Pipeline {
         }
     }
 
+    fn refused(
+        &self,
+        error: &Error,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &IngressRequest,
+        test: bool,
+    ) -> Outcome {
+        Outcome {
+            response: self.refuse(error, reason, webhook, &request.described(), test),
+            published: None,
+        }
+    }
+
     pub fn producer(&self) -> &Producer {
         &self.producer
     }
@@ -130,11 +191,12 @@ impl Pipeline {
     /// handshakes.
     pub async fn test(&self, webhook: &Webhook, request: &IngressRequest) -> Outcome {
         if let Err(error) = self.admit(webhook) {
-            return Outcome::error(&error, webhook);
+            return self.refused(&error, Reason::RateLimit, webhook, request, true);
         }
         if request.body.len() > self.max_body_bytes {
             let limit = self.max_body_bytes;
-            return Outcome::error(&Error::PayloadTooLarge { limit }, webhook);
+            let error = Error::PayloadTooLarge { limit };
+            return self.refused(&error, Reason::BodyTooLarge, webhook, request, true);
         }
         self.handle(webhook, request, true).await
     }
@@ -154,11 +216,22 @@ impl Pipeline {
             .get(http::header::AUTHORIZATION)
             .map(|v| v.as_bytes());
         if let Err(error) = ingress::check_basic_auth(spec, authorization) {
-            return Outcome::error(&error, webhook);
+            return self.refused(&error, Reason::BasicAuth, webhook, request, test);
         }
         if !test {
             let query = ingress::parse_query(request.query.as_deref());
             if let Some(reply) = ingress::query_handshake(spec, &request.method, &query) {
+                if reply.status >= 400 {
+                    let status = reply.status;
+                    let error = format!("handshake refused with {status}");
+                    self.rejected(
+                        Reason::Handshake,
+                        webhook,
+                        &request.described(),
+                        &error,
+                        test,
+                    );
+                }
                 return Outcome::reply(reply);
             }
         }
@@ -171,10 +244,7 @@ impl Pipeline {
         };
         let verified = match self.verify_signature(spec, &signed).await {
             Ok(verified) => verified,
-            Err(error) => {
-                tracing::info!(webhook = %webhook.name, %error, "signature rejected");
-                return Outcome::error(&error, webhook);
-            }
+            Err(error) => return self.refused(&error, Reason::Signature, webhook, request, test),
         };
         if !test {
             if let Some(reply) = ingress::slack_handshake(spec, &request.body) {
@@ -190,13 +260,13 @@ impl Pipeline {
                 Some(pending) => Some(pending),
                 None => {
                     let error = Error::Unavailable("workflow replies are not read yet".into());
-                    return Outcome::error(&error, webhook);
+                    return self.refused(&error, Reason::Unavailable, webhook, request, test);
                 }
             },
             (Some(_), None) => {
                 let error =
                     Error::Unavailable("workflow replies are not available in this process".into());
-                return Outcome::error(&error, webhook);
+                return self.refused(&error, Reason::Unavailable, webhook, request, test);
             }
             (None, _) => None,
         };
@@ -205,7 +275,7 @@ impl Pipeline {
             .await
         {
             Ok(published) => published,
-            Err(error) => return Outcome::error(&error, webhook),
+            Err(error) => return self.refused(&error, Reason::Unavailable, webhook, request, test),
         };
         let response = match pending {
             None => response::from_reply(ingress::success_reply(spec)),
@@ -219,6 +289,7 @@ impl Pipeline {
 
     async fn await_reply(&self, webhook: &Webhook, pending: PendingReply) -> Response<Bytes> {
         let Some(message) = pending.wait(webhook.spec.reply_timeout).await else {
+            events::reply_timed_out(&self.metrics, &webhook.name, webhook.spec.reply_timeout);
             return response::from_error(&Error::ReplyTimeout, false);
         };
         match reply::to_reply(&message) {
@@ -259,16 +330,13 @@ impl Pipeline {
         let started = Instant::now();
         match self.producer.publish(&record).await {
             Ok(delivery) => {
-                self.metrics.published.inc();
-                self.metrics
-                    .publish_seconds
-                    .observe(started.elapsed().as_secs_f64());
-                tracing::debug!(
-                    webhook = %webhook.name,
-                    event_id = %record.event_id,
-                    partition = delivery.partition,
-                    offset = delivery.offset,
-                    "trigger published"
+                let took = started.elapsed();
+                events::published(
+                    &self.metrics,
+                    &webhook.name,
+                    &record.event_id,
+                    &delivery,
+                    took,
                 );
                 Ok(Published {
                     event_id: record.event_id,
@@ -276,8 +344,7 @@ impl Pipeline {
                 })
             }
             Err(error) => {
-                self.metrics.publish_failures.inc();
-                tracing::warn!(webhook = %webhook.name, event_id = %record.event_id, %error, "trigger not published");
+                events::publish_failed(&self.metrics, &webhook.name, &record.event_id, &error);
                 Err(error.into())
             }
         }

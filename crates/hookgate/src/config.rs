@@ -120,6 +120,11 @@ pub struct Settings {
     #[arg(long, env = "HOOKGATE_REPLY_TOPIC", value_name = "HOOKGATE_REPLY_TOPIC", default_value = "hookgate.replies", value_parser = parse_topic)]
     pub reply_topic: String,
 
+    /// Topic that gets one record per refused request of a known webhook (its reason, no
+    /// body), rate-limited; empty turns it off.
+    #[arg(long, env = "HOOKGATE_REJECTION_TOPIC", value_name = "HOOKGATE_REJECTION_TOPIC", default_value = "", value_parser = parse_optional_topic)]
+    pub rejection_topic: String,
+
     /// Partitions of the topics hookgate creates when they are missing.
     #[arg(long, env = "HOOKGATE_TOPIC_PARTITIONS", value_name = "HOOKGATE_TOPIC_PARTITIONS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=10000))]
     pub topic_partitions: i32,
@@ -231,6 +236,13 @@ fn parse_topic(value: &str) -> Result<String, String> {
         Ok(value.to_owned())
     } else {
         Err("a Kafka topic name is 1-249 of [a-zA-Z0-9._-]".into())
+    }
+}
+
+fn parse_optional_topic(value: &str) -> Result<String, String> {
+    match value {
+        "" => Ok(String::new()),
+        value => parse_topic(value),
     }
 }
 

@@ -8,7 +8,9 @@ use crate::{
 use anyhow::{bail, Context};
 use hookgate_api::{Authorizer, WebhookApi};
 use hookgate_bus::{KafkaConfig, Producer};
-use hookgate_gateway::{Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, WebhookCache};
+use hookgate_gateway::{
+    Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, RejectionTopic, WebhookCache,
+};
 use hookgate_storage::Store;
 use prometheus_client::registry::Registry;
 use std::{future::Future, net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
@@ -151,6 +153,31 @@ fn kafka_config(settings: &Settings) -> KafkaConfig {
     }
 }
 
+/// The producer for `HOOKGATE_REJECTION_TOPIC`, creating the topic when missing; `None`
+/// when the setting is empty.
+fn rejection_topic(
+    settings: &Settings,
+    kafka: &KafkaConfig,
+) -> anyhow::Result<Option<RejectionTopic>> {
+    if settings.rejection_topic.is_empty() {
+        return Ok(None);
+    }
+    let config = KafkaConfig {
+        trigger_topic: settings.rejection_topic.clone(),
+        ..kafka.clone()
+    };
+    // In the background: rejection records are best effort and must not hold up start-up.
+    let creating = config.clone();
+    tokio::spawn(async move {
+        if let Err(error) = hookgate_bus::ensure_topics(&creating).await {
+            tracing::warn!(%error, topic = %creating.trigger_topic, "could not create the rejection topic");
+        }
+    });
+    let producer = Producer::new(&config)
+        .context("HOOKGATE_KAFKA_PROP_*: invalid Kafka client configuration")?;
+    Ok(Some(RejectionTopic::new(producer)))
+}
+
 fn gateway_config(settings: &Settings) -> GatewayConfig {
     GatewayConfig {
         max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
@@ -290,8 +317,12 @@ async fn run(
     let metrics = Metrics::new(&mut registry);
     let config = gateway_config(&settings);
     let replies = hookgate_bus::ReplyRouter::start_in_background(&kafka);
-    let pipeline =
+    let mut pipeline =
         Pipeline::new(producer.clone(), &config, metrics.clone()).with_replies(replies.clone());
+    let rejections = rejection_topic(&settings, &kafka)?;
+    if let Some(topic) = rejections.clone() {
+        pipeline = pipeline.with_rejections(topic);
+    }
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
     let admin = Admin {
@@ -359,6 +390,9 @@ async fn run(
     // is worth a warning, not a failed exit.
     if let Err(error) = producer.flush(FLUSH_TIMEOUT).await {
         tracing::warn!(%error, queued = producer.in_flight(), "kafka producer not flushed at shutdown");
+    }
+    if let Some(rejections) = rejections {
+        let _ = rejections.producer().flush(FLUSH_TIMEOUT).await;
     }
     match failure {
         Some(error) => Err(error),

@@ -450,7 +450,7 @@ async fn a_gateway_is_not_ready_until_the_schema_is_migrated() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert!(body.contains("m20261128_000001_create_webhooks"), "{body}");
+    assert!(body.starts_with("not ready: schema: "), "{body}");
 
     let status = hookgate(&["migrate"], &env).status().expect("migrate");
     assert!(status.success(), "hookgate migrate failed");

@@ -1,10 +1,12 @@
 //! The rejection record: what an operator needs to see why a sender's requests are
 //! refused. Like the trigger record, minus the body, plus the reason; no credentials.
 
-use crate::{body, trigger, trigger::TriggerRecord, Webhook};
-use chrono::{SecondsFormat, Utc};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use crate::{
+    trigger::{self, InboundRequest, RecordContext, TriggerRecord},
+    Webhook,
+};
+use bytes::Bytes;
+use serde_json::Value;
 use std::net::IpAddr;
 
 pub const EVENT_TYPE: &str = "io.hookgate.webhook.rejected";
@@ -19,82 +21,55 @@ pub struct RejectedRequest<'a> {
     pub remote_address: Option<IpAddr>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RejectedValue<'a> {
-    id: &'a str,
-    time: &'a str,
-    application_id: &'a str,
-    webhook_id: &'a str,
-    test: bool,
-    data: RejectedData<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RejectedData<'a> {
-    reason: &'a str,
-    method: String,
-    path: &'a str,
-    query: Map<String, Value>,
-    headers: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    remote_address: Option<String>,
-}
-
-/// The record saying `request` to `webhook` was refused for `reason`.
-pub fn build(
+/// The record saying `request` to `webhook` was refused for `reason`: the trigger record
+/// of the same request, so the two never drift apart, with `data.reason` for the body.
+pub async fn build(
     webhook: &Webhook,
     request: &RejectedRequest<'_>,
     reason: &str,
     event_id: String,
     test: bool,
 ) -> Result<TriggerRecord, crate::Error> {
-    let time = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-    let value = RejectedValue {
-        id: &event_id,
-        time: &time,
-        application_id: &webhook.name.application_id,
-        webhook_id: &webhook.name.webhook_id,
-        test,
-        data: RejectedData {
-            reason,
-            method: request.method.as_str().to_ascii_lowercase(),
-            path: request.path,
-            query: request
-                .query
-                .map(|q| body::form_pairs(q.as_bytes()))
-                .unwrap_or_default(),
-            headers: trigger::header_object(request.headers),
-            remote_address: request
-                .remote_address
-                .map(|ip| ip.to_canonical().to_string()),
-        },
+    let no_body = Bytes::new();
+    let inbound = InboundRequest {
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        headers: request.headers,
+        body: &no_body,
+        remote_address: request.remote_address,
     };
-    let value = serde_json::to_vec(&value)
-        .map_err(|error| crate::Error::Internal(format!("rejection record: {error}")))?;
-    Ok(TriggerRecord {
-        key: webhook.name.webhook_id.clone(),
-        headers: vec![
-            ("ce_specversion", "1.0".to_owned()),
-            ("ce_id", event_id.clone()),
-            ("ce_source", webhook.name.event_source()),
-            ("ce_type", EVENT_TYPE.to_owned()),
-            ("ce_time", time),
-            ("content-type", "application/json".to_owned()),
-        ],
-        value,
+    let context = RecordContext {
         event_id,
-    })
+        test,
+        ..Default::default()
+    };
+    let mut record = trigger::build(webhook, &inbound, context).await?;
+    let malformed =
+        |error: serde_json::Error| crate::Error::Internal(format!("rejection record: {error}"));
+    let mut value: Value = serde_json::from_slice(&record.value).map_err(malformed)?;
+    if let Some(data) = value.get_mut("data").and_then(Value::as_object_mut) {
+        data.remove("body");
+        data.remove("bodyEncoding");
+        data.insert("reason".to_owned(), Value::String(reason.to_owned()));
+    }
+    record.value = serde_json::to_vec(&value).map_err(malformed)?;
+    for (name, value) in &mut record.headers {
+        if *name == "ce_type" {
+            *value = EVENT_TYPE.to_owned();
+        }
+    }
+    Ok(record)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{WebhookName, WebhookSpec};
+    use chrono::Utc;
 
-    #[test]
-    fn the_record_names_the_reason_and_carries_no_body_or_credentials() {
+    #[tokio::test]
+    async fn the_record_names_the_reason_and_carries_no_body_or_credentials() {
         let webhook = Webhook {
             name: WebhookName::new("acme", "w1"),
             token: "t".repeat(32),
@@ -113,12 +88,16 @@ mod tests {
             headers: &headers,
             remote_address: Some("203.0.113.7".parse().unwrap()),
         };
-        let record = build(&webhook, &request, "signature", "e1".into(), false).unwrap();
+        let record = build(&webhook, &request, "signature", "e1".into(), false)
+            .await
+            .unwrap();
         let value: Value = serde_json::from_slice(&record.value).unwrap();
         assert_eq!(value["data"]["reason"], "signature");
         assert_eq!(value["data"]["query"]["a"], "1");
         assert_eq!(value["data"]["headers"]["x-hub-signature-256"], "sha256=00");
         assert!(value["data"].get("body").is_none());
+        assert_eq!(value["data"]["remoteAddress"], "203.0.113.7");
+        assert_eq!(value["id"], "e1");
         assert!(value["data"]["headers"].get("authorization").is_none());
         assert!(record
             .headers

@@ -8,7 +8,10 @@ use crate::{
     Metrics, RateLimit,
 };
 use hookgate_bus::Producer;
-use hookgate_domain::{rejection, token, Webhook};
+use hookgate_domain::{
+    rejection::{self, RejectedRequest},
+    token, Webhook,
+};
 use std::{num::NonZeroU32, time::Duration};
 
 /// Rejection records per webhook: enough to diagnose, too few to matter.
@@ -50,7 +53,7 @@ impl RejectionTopic {
         &self,
         metrics: &Metrics,
         webhook: &Webhook,
-        request: &rejection::RejectedRequest<'_>,
+        request: &RejectedRequest<'_>,
         reason: Reason,
         test: bool,
     ) {
@@ -60,34 +63,60 @@ impl RejectionTopic {
             events::rejection_record(metrics, &webhook.name, RecordOutcome::RateLimited, None);
             return;
         }
-        let record = match rejection::build(
-            webhook,
-            request,
-            reason.as_str(),
-            token::new_event_id(),
-            test,
-        ) {
-            Ok(record) => record,
-            Err(error) => {
-                events::rejection_record(
-                    metrics,
-                    &webhook.name,
-                    RecordOutcome::Failed,
-                    Some(&error),
-                );
-                return;
-            }
-        };
         let producer = self.producer.clone();
         let metrics = metrics.clone();
-        let name = webhook.name.clone();
+        let webhook = webhook.clone();
+        // Copied only within the budget: a flood of refusals costs no allocations here.
+        let request = OwnedRequest::from(request);
         tokio::spawn(async move {
-            match producer.publish(&record).await {
-                Ok(_) => events::rejection_record(&metrics, &name, RecordOutcome::Published, None),
+            let name = &webhook.name;
+            let event_id = token::new_event_id();
+            let view = request.view();
+            let built = rejection::build(&webhook, &view, reason.as_str(), event_id, test);
+            let record = match built.await {
+                Ok(record) => record,
                 Err(error) => {
-                    events::rejection_record(&metrics, &name, RecordOutcome::Failed, Some(&error))
+                    let outcome = RecordOutcome::Failed;
+                    return events::rejection_record(&metrics, name, outcome, Some(&error));
+                }
+            };
+            match producer.publish(&record).await {
+                Ok(_) => events::rejection_record(&metrics, name, RecordOutcome::Published, None),
+                Err(error) => {
+                    events::rejection_record(&metrics, name, RecordOutcome::Failed, Some(&error))
                 }
             }
         });
+    }
+}
+
+/// A [`RejectedRequest`] that outlives the request, for the background task.
+struct OwnedRequest {
+    method: http::Method,
+    path: String,
+    query: Option<String>,
+    headers: http::HeaderMap,
+    remote_address: Option<std::net::IpAddr>,
+}
+
+impl OwnedRequest {
+    fn from(request: &RejectedRequest<'_>) -> Self {
+        Self {
+            method: request.method.clone(),
+            path: request.path.to_owned(),
+            query: request.query.map(str::to_owned),
+            headers: request.headers.clone(),
+            remote_address: request.remote_address,
+        }
+    }
+
+    fn view(&self) -> RejectedRequest<'_> {
+        RejectedRequest {
+            method: &self.method,
+            path: &self.path,
+            query: self.query.as_deref(),
+            headers: &self.headers,
+            remote_address: self.remote_address,
+        }
     }
 }

@@ -306,35 +306,17 @@ async fn errors_name_the_status_and_each_field_and_exit_non_zero() {
         1,
     );
     assert!(nothing.contains("nothing to update"), "{nothing}");
-    let no_file = cli.fails(
-        &[
-            "webhooks",
-            "create",
-            "--app",
-            "demo",
-            "--display-name",
-            "x",
-            "--signing-secret-file",
-            "/nonexistent/secret",
-        ],
-        "",
-        1,
-    );
+    let with_secret = |path: &str, stdin: &str| {
+        let create = ["webhooks", "create", "--app", "demo", "--display-name", "x"];
+        cli.fails(
+            &[&create[..], &["--signing-secret-file", path]].concat(),
+            stdin,
+            1,
+        )
+    };
+    let no_file = with_secret("/nonexistent/secret", "");
     assert!(no_file.contains("--signing-secret-file"), "{no_file}");
-    let empty = cli.fails(
-        &[
-            "webhooks",
-            "create",
-            "--app",
-            "demo",
-            "--display-name",
-            "x",
-            "--signing-secret-file",
-            "-",
-        ],
-        "\n",
-        1,
-    );
+    let empty = with_secret("-", "\n");
     assert!(empty.contains("empty"), "{empty}");
     let bad_type = cli.fails(
         &[

@@ -172,12 +172,9 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             let mut client = connect(&args.connection).await?;
             match args.command {
                 ProvidersCommand::List => {
-                    let response = client
-                        .list_verification_providers(pb::ListVerificationProvidersRequest {})
-                        .await
-                        .map_err(|status| status::rpc_error("ListVerificationProviders", status))?
-                        .into_inner();
-                    output.providers(&response.providers)
+                    let request = pb::ListVerificationProvidersRequest {};
+                    let rpc = client.list_verification_providers(request);
+                    output.providers(&call("ListVerificationProviders", rpc).await?.providers)
                 }
             }
         }
@@ -308,32 +305,30 @@ fn webhooks_request(command: WebhooksCommand) -> anyhow::Result<WebhooksRequest>
     })
 }
 
+/// The answer to one RPC, its failure named after the RPC.
+async fn call<T>(
+    rpc: &'static str,
+    response: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> anyhow::Result<T> {
+    response
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|status| status::rpc_error(rpc, status))
+}
+
 impl WebhooksRequest {
     async fn send(self, client: &mut Client, output: &Output) -> anyhow::Result<()> {
-        use status::rpc_error;
         match self {
             Self::Create(request) => {
-                let webhook = client
-                    .create_webhook(request)
-                    .await
-                    .map_err(|s| rpc_error("CreateWebhook", s))?;
-                output.webhook(&webhook.into_inner())
+                output.webhook(&call("CreateWebhook", client.create_webhook(request)).await?)
             }
             Self::Get(request) => {
-                let webhook = client
-                    .get_webhook(request)
-                    .await
-                    .map_err(|s| rpc_error("GetWebhook", s))?;
-                output.webhook(&webhook.into_inner())
+                output.webhook(&call("GetWebhook", client.get_webhook(request)).await?)
             }
             Self::List(mut request) => {
                 let mut webhooks = Vec::new();
                 loop {
-                    let page = client
-                        .list_webhooks(request.clone())
-                        .await
-                        .map_err(|s| rpc_error("ListWebhooks", s))?
-                        .into_inner();
+                    let page = call("ListWebhooks", client.list_webhooks(request.clone())).await?;
                     webhooks.extend(page.webhooks);
                     if page.next_page_token.is_empty() {
                         break;
@@ -343,33 +338,18 @@ impl WebhooksRequest {
                 output.webhooks(&webhooks)
             }
             Self::Update(request) => {
-                let webhook = client
-                    .update_webhook(request)
-                    .await
-                    .map_err(|s| rpc_error("UpdateWebhook", s))?;
-                output.webhook(&webhook.into_inner())
+                output.webhook(&call("UpdateWebhook", client.update_webhook(request)).await?)
             }
             Self::Delete(request) => {
                 let name = request.name.clone();
-                client
-                    .delete_webhook(request)
-                    .await
-                    .map_err(|s| rpc_error("DeleteWebhook", s))?;
+                call("DeleteWebhook", client.delete_webhook(request)).await?;
                 output.deleted(&name)
             }
             Self::Test(request) => {
-                let response = client
-                    .test_webhook(request)
-                    .await
-                    .map_err(|s| rpc_error("TestWebhook", s))?;
-                output.test(&response.into_inner())
+                output.test(&call("TestWebhook", client.test_webhook(request)).await?)
             }
             Self::RotateUrl(request) => {
-                let webhook = client
-                    .rotate_webhook_url(request)
-                    .await
-                    .map_err(|s| rpc_error("RotateWebhookUrl", s))?;
-                output.webhook(&webhook.into_inner())
+                output.webhook(&call("RotateWebhookUrl", client.rotate_webhook_url(request)).await?)
             }
         }
     }

@@ -456,3 +456,59 @@ async fn a_gateway_is_not_ready_until_the_schema_is_migrated() {
     assert!(status.success(), "hookgate migrate failed");
     wait_ready(admin).await;
 }
+
+#[tokio::test]
+async fn refusals_are_counted_and_tail_shows_their_records() {
+    let db = TestDb::sqlite();
+    let (grpc, http_addr, admin) = (free_addr(), free_addr(), free_addr());
+    let topic = kafka::unique_topic("refusals");
+    let rejections = format!("{topic}-rejected");
+    let env = vec![
+        ("HOOKGATE_DATABASE_URL", db.url.clone()),
+        ("HOOKGATE_KAFKA_BROKERS", kafka::brokers()),
+        ("HOOKGATE_TRIGGER_TOPIC", topic.clone()),
+        ("HOOKGATE_REPLY_TOPIC", format!("{topic}-replies")),
+        ("HOOKGATE_REJECTION_TOPIC", rejections.clone()),
+        ("HOOKGATE_TOPIC_PARTITIONS", "1".into()),
+        ("HOOKGATE_GRPC_ADDR", grpc.to_string()),
+        ("HOOKGATE_HTTP_ADDR", http_addr.to_string()),
+        ("HOOKGATE_ADMIN_ADDR", admin.to_string()),
+        ("HOOKGATE_PUBLIC_URL", format!("http://{http_addr}")),
+    ];
+    let _serve = spawn(&["serve"], &env);
+    wait_ready(admin).await;
+    let mut client = WebhookServiceClient::connect(format!("http://{grpc}"))
+        .await
+        .expect("connect api");
+    let guarded = client
+        .create_webhook(pb::CreateWebhookRequest {
+            parent: "applications/acme".into(),
+            webhook: Some(pb::Webhook {
+                display_name: "guarded".into(),
+                basic_auth_username: "ops".into(),
+                basic_auth_password: "hunter2".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create")
+        .into_inner();
+    let wrong = http::post(
+        &guarded.url,
+        &[("authorization", "Basic b3BzOndyb25n")],
+        "x",
+    )
+    .await;
+    assert_eq!(wrong.status.as_u16(), 401);
+
+    let tailed = tail_one(&rejections, &env);
+    assert_eq!(tailed["headers"]["ce_type"], "io.hookgate.webhook.rejected");
+    assert_eq!(tailed["value"]["data"]["reason"], "basic_auth");
+    let metrics = http::get(&format!("http://{admin}/metrics")).await.text();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == r#"hookgate_ingress_rejected_total{reason="basic_auth"} 1"#),
+        "{metrics}"
+    );
+}

@@ -66,6 +66,7 @@ enum WebhooksCommand {
     },
     /// List an application's webhooks, oldest first (every page).
     List {
+        /// The application (tenant) whose webhooks to list.
         #[arg(long)]
         app: String,
         /// Webhooks fetched per call (the server caps it at 1000).
@@ -74,6 +75,7 @@ enum WebhooksCommand {
     },
     /// Change the fields given as flags; the others keep their values.
     Update {
+        /// `applications/{application}/webhooks/{webhook}`.
         name: String,
         /// Only update if the webhook still has this etag.
         #[arg(long)]
@@ -83,6 +85,7 @@ enum WebhooksCommand {
     },
     /// Delete a webhook; its URL answers 404 from then on.
     Delete {
+        /// `applications/{application}/webhooks/{webhook}`.
         name: String,
         /// Only delete if the webhook still has this etag.
         #[arg(long)]
@@ -90,8 +93,9 @@ enum WebhooksCommand {
     },
     /// Send a request through the real request path; the record is marked "test": true.
     Test {
+        /// `applications/{application}/webhooks/{webhook}`.
         name: String,
-        /// HTTP method (default POST).
+        /// HTTP method.
         #[arg(long, default_value = "POST")]
         method: String,
         /// Sub-path after the webhook URL, may carry `?query`.
@@ -108,7 +112,10 @@ enum WebhooksCommand {
         headers: Vec<(String, String)>,
     },
     /// Give the webhook a new URL; the old one answers 404 from then on.
-    RotateUrl { name: String },
+    RotateUrl {
+        /// `applications/{application}/webhooks/{webhook}`.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]

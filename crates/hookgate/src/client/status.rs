@@ -18,7 +18,14 @@ impl std::fmt::Display for RpcError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let code = self.status.code();
         write!(f, "{}: {}", self.rpc, code_name(code))?;
+        let violations = self
+            .status
+            .get_details_bad_request()
+            .map(|details| details.field_violations)
+            .unwrap_or_default();
         match code {
+            // The message only repeats the violations listed below.
+            _ if !violations.is_empty() => {}
             Code::Unimplemented => write!(
                 f,
                 ": the server at this address does not offer {} (it is older than this client)",
@@ -27,10 +34,8 @@ impl std::fmt::Display for RpcError {
             Code::Unavailable | Code::Unknown if self.status.message().is_empty() => {}
             _ => write!(f, ": {}", self.status.message())?,
         }
-        if let Some(bad_request) = self.status.get_details_bad_request() {
-            for violation in bad_request.field_violations {
-                write!(f, "\n  {}: {}", violation.field, violation.description)?;
-            }
+        for violation in violations {
+            write!(f, "\n  {}: {}", violation.field, violation.description)?;
         }
         Ok(())
     }
@@ -92,7 +97,7 @@ mod tests {
                 status
             }
             .to_string(),
-            "CreateWebhook: INVALID_ARGUMENT: invalid webhook\n  webhook.display_name: is required"
+            "CreateWebhook: INVALID_ARGUMENT\n  webhook.display_name: is required"
         );
     }
 }

@@ -319,5 +319,23 @@ mod tests {
         assert!(err.to_string().contains("HOOKGATE_TRIGGER_TOPIC"), "{err}");
         assert!(Cli::try_parse_from(["hookgate", "serve", "--max-header-bytes", "10"]).is_err());
         assert!(Cli::try_parse_from(["hookgate", "serve", "--public-url", "ftp://x"]).is_err());
+        let err =
+            Cli::try_parse_from(["hookgate", "gateway", "--rejection-topic", "a b"]).unwrap_err();
+        assert!(
+            err.to_string().contains("HOOKGATE_REJECTION_TOPIC"),
+            "{err}"
+        );
+        let Command::Gateway(settings) =
+            Cli::try_parse_from(["hookgate", "gateway", "--database-pool", "3"])
+                .unwrap()
+                .command
+        else {
+            panic!("not gateway")
+        };
+        assert_eq!(
+            (settings.rejection_topic.as_str(), settings.database_pool),
+            ("", 3)
+        );
+        assert!(Cli::try_parse_from(["hookgate", "gateway", "--database-pool", "0"]).is_err());
     }
 }

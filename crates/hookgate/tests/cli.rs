@@ -1,12 +1,15 @@
 //! `hookgate webhooks …` and `hookgate providers list`: the real binary against a real
 //! gRPC server, as a person or a script would use them.
 
+use hookgate_api::{Authorizer, WebhookApi};
+use hookgate_proto::v1::webhook_service_server::WebhookServiceServer;
 use hookgate_tests::{http, ApiServer, Stack, StackOptions, TestDb};
 use std::{
     io::Write,
     process::{Command, Output, Stdio},
     time::Duration,
 };
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 /// The client binary, pointed at one server.
 struct Cli {
@@ -378,4 +381,41 @@ async fn the_token_comes_from_the_environment_or_a_file() {
     let elsewhere = cli.fails(&["webhooks", "list", "--app", "other"], "", 1);
     assert!(elsewhere.contains("PERMISSION_DENIED"), "{elsewhere}");
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_server_is_trusted_through_the_ca_file() {
+    let db = TestDb::sqlite();
+    let api = WebhookApi::new(db.store().await, "http://hooks.test", Authorizer::default());
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let identity = Identity::from_pem(certified.cert.pem(), certified.key_pair.serialize_pem());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = Server::builder()
+        .tls_config(ServerTlsConfig::new().identity(identity))
+        .unwrap()
+        .add_service(WebhookServiceServer::new(api))
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+    let serving = tokio::spawn(server);
+    let ca = std::env::temp_dir().join(format!("hookgate-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, certified.cert.pem()).unwrap();
+    let cli = Cli {
+        server: format!("https://127.0.0.1:{port}"),
+        token: None,
+    };
+
+    // Not a Web PKI certificate: refused until the CA file vouches for it.
+    let untrusted = cli.fails(&["webhooks", "list", "--app", "demo"], "", 1);
+    assert!(
+        untrusted.contains("cannot reach the hookgate API"),
+        "{untrusted}"
+    );
+    let ca_file = ca.to_str().unwrap();
+    let listed = cli.ok(
+        &["webhooks", "list", "--app", "demo", "--ca-file", ca_file],
+        "",
+    );
+    assert_eq!(listed, "no webhooks\n");
+    std::fs::remove_file(&ca).unwrap();
+    serving.abort();
 }

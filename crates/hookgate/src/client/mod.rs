@@ -12,7 +12,9 @@ use hookgate_proto::v1::{self as pb, webhook_service_client::WebhookServiceClien
 use std::{path::PathBuf, time::Duration};
 use tokio::sync::watch;
 use tonic::{
-    metadata::MetadataValue, service::interceptor::InterceptedService, transport::Channel,
+    metadata::MetadataValue,
+    service::interceptor::InterceptedService,
+    transport::{Certificate, Channel, ClientTlsConfig},
 };
 
 pub use fields::WebhookFields;
@@ -142,6 +144,9 @@ struct Connection {
     /// Read the API bearer token from a file (`-` for stdin).
     #[arg(long, global = true, value_name = "PATH")]
     token_file: Option<PathBuf>,
+    /// PEM certificate(s) to trust for an `https://` server besides the Web PKI roots.
+    #[arg(long, global = true, env = "HOOKGATE_CA_FILE", value_name = "PATH")]
+    ca_file: Option<PathBuf>,
     /// `table` for people, `json` (proto3 JSON) for scripts.
     #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
     output: Format,
@@ -223,9 +228,20 @@ async fn connect(connection: &Connection) -> anyhow::Result<Client> {
             anyhow::Ok(value)
         })
         .transpose()?;
-    let endpoint = tonic::transport::Endpoint::from_shared(connection.server.clone())
+    let mut endpoint = tonic::transport::Endpoint::from_shared(connection.server.clone())
         .with_context(|| format!("HOOKGATE_SERVER: {} is not a URL", connection.server))?
         .connect_timeout(CONNECT_TIMEOUT);
+    if endpoint.uri().scheme_str() == Some("https") {
+        let mut tls = ClientTlsConfig::new().with_webpki_roots();
+        if let Some(path) = &connection.ca_file {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("HOOKGATE_CA_FILE: reading {}", path.display()))?;
+            tls = tls.ca_certificate(Certificate::from_pem(pem));
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .context("HOOKGATE_SERVER: TLS setup")?;
+    }
     let channel = endpoint.connect().await.map_err(|error| {
         anyhow::anyhow!(
             "cannot reach the hookgate API at {}: {}",

@@ -7,6 +7,7 @@ pub mod grpc;
 pub mod http;
 pub mod kafka;
 pub mod stack;
+pub mod tansu;
 
 pub use db::{for_each_backend, TestDb};
 pub use grpc::ApiServer;

@@ -5,6 +5,7 @@ use hookgate_api::{Authorizer, WebhookApi};
 use hookgate_bus::{KafkaConfig, Producer};
 use hookgate_gateway::{Gateway, GatewayConfig, Metrics, Pipeline, RateLimit};
 use hookgate_proto::v1::{self as pb, webhook_service_client::WebhookServiceClient};
+use prometheus_client::registry::Registry;
 use std::{net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::watch};
 use tonic::transport::Channel;
@@ -18,6 +19,8 @@ pub struct StackOptions {
     pub topic: String,
     pub rate_limit: RateLimit,
     pub max_body_bytes: usize,
+    /// `HOOKGATE_MAX_RECORD_BYTES`.
+    pub max_record_bytes: usize,
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
@@ -38,6 +41,7 @@ impl Default for StackOptions {
                 window: Duration::from_secs(1),
             },
             max_body_bytes: 262_144,
+            max_record_bytes: 1_000_000,
             request_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
@@ -52,8 +56,7 @@ pub struct Stack {
     pub grpc_addr: SocketAddr,
     pub options: StackOptions,
     pub producer: Producer,
-    /// `/metrics` as a process registers it (`hookgate_` names).
-    registry: prometheus_client::registry::Registry,
+    registry: Arc<Registry>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -71,6 +74,7 @@ impl Stack {
             reply_topic: format!("{}-replies", options.topic),
             topic_partitions: 1,
             publish_timeout: options.request_timeout,
+            max_record_bytes: options.max_record_bytes,
             ..KafkaConfig::local(options.brokers.clone())
         };
         if options.create_topics {
@@ -81,6 +85,7 @@ impl Stack {
         let producer = Producer::new(&kafka).expect("producer");
         let mut registry = prometheus_client::registry::Registry::with_prefix("hookgate");
         let metrics = Metrics::new(&mut registry);
+        kafka.metrics.register(&mut registry);
         let config = GatewayConfig {
             max_body_bytes: options.max_body_bytes,
             header_read_timeout: options.header_read_timeout,
@@ -88,7 +93,8 @@ impl Stack {
             rate_limit: options.rate_limit,
             ..GatewayConfig::new(public_url.clone())
         };
-        let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone());
+        let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
+            .with_secret_store(store.clone());
         if let Some(verifier) = options.alexa.clone() {
             pipeline = pipeline.with_alexa(verifier);
         }
@@ -111,8 +117,8 @@ impl Stack {
         }
         let cache = hookgate_gateway::WebhookCache::new(store.clone(), config.cache_ttl);
         let api = WebhookApi::new(store, public_url, Authorizer::default())
-            .with_tester(pipeline.clone())
-            .with_gateway_cache(cache.clone());
+            .with_tester(Arc::new(pipeline.clone()))
+            .with_gateway_cache(Arc::new(cache.clone()));
         let gateway = Arc::new(Gateway {
             cache,
             pipeline,
@@ -143,18 +149,10 @@ impl Stack {
             grpc_addr,
             options,
             producer,
-            registry,
+            registry: Arc::new(registry),
             stop,
             tasks,
         }
-    }
-
-    /// The Prometheus text of the stack's metrics.
-    pub fn metrics_text(&self) -> String {
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("encode metrics");
-        out
     }
 
     pub async fn client(&self) -> WebhookServiceClient<Channel> {
@@ -177,6 +175,13 @@ impl Stack {
             .await
             .expect("create webhook")
             .into_inner()
+    }
+
+    /// `/metrics` as the binary would serve it.
+    pub fn metrics_text(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("metrics");
+        out
     }
 
     pub fn reply_topic(&self) -> String {

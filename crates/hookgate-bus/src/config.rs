@@ -1,5 +1,6 @@
 //! Connection settings shared by the producer and the admin client.
 
+use crate::BusMetrics;
 use rdkafka::ClientConfig;
 use std::time::Duration;
 
@@ -20,8 +21,13 @@ pub struct KafkaConfig {
     /// librdkafka's `message.timeout.ms`: a record not acknowledged by then fails and its
     /// request is answered 503. A full local queue may add up to half of it before that.
     pub publish_timeout: Duration,
+    /// The largest record, as Kafka's record format encodes it, that is published; larger
+    /// ones are refused before they reach librdkafka (its `message.max.bytes` matches).
+    pub max_record_bytes: usize,
     /// Extra librdkafka properties (SASL, TLS, …), applied last so they win.
     pub properties: Vec<(String, String)>,
+    /// Where every client built from this configuration reports broker reachability.
+    pub metrics: BusMetrics,
 }
 
 impl std::fmt::Debug for KafkaConfig {
@@ -34,6 +40,7 @@ impl std::fmt::Debug for KafkaConfig {
             .field("topic_partitions", &self.topic_partitions)
             .field("topic_replication", &self.topic_replication)
             .field("publish_timeout", &self.publish_timeout)
+            .field("max_record_bytes", &self.max_record_bytes)
             .field("properties", &property_names)
             .finish()
     }
@@ -48,7 +55,10 @@ impl KafkaConfig {
             topic_partitions: 3,
             topic_replication: 1,
             publish_timeout: Duration::from_secs(10),
+            // Kafka's own default for a record batch.
+            max_record_bytes: 1_000_000,
             properties: Vec::new(),
+            metrics: BusMetrics::default(),
         }
     }
 

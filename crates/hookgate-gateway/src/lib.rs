@@ -13,6 +13,7 @@ mod pipeline;
 mod rejections;
 mod response;
 mod server;
+mod tester;
 mod trace;
 
 pub use alexa::{AlexaVerifier, ChainFuture, ChainSource};

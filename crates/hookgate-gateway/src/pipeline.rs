@@ -12,11 +12,15 @@ use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
 use hookgate_domain::{
     ingress::{self, Reply},
     rejection::RejectedRequest,
-    reply,
-    signature::{self, SignedRequest, Verdict},
-    token,
+    reply, token,
     trigger::{self, InboundRequest, RecordContext},
     Error, VerificationType, Webhook,
+};
+use hookgate_storage::Store;
+use hookgate_verify::{
+    catalogue,
+    handshake::{self, Step},
+    SignedRequest, Verdict,
 };
 use http::Response;
 use std::{net::IpAddr, time::Instant};
@@ -57,6 +61,8 @@ pub struct Published {
 pub struct Outcome {
     pub response: Response<Bytes>,
     pub published: Option<Published>,
+    /// A handshake stored the webhook's signing secret: cached copies are stale.
+    pub secret_kept: bool,
 }
 
 impl Outcome {
@@ -64,6 +70,7 @@ impl Outcome {
         Self {
             response: response::from_reply(reply),
             published: None,
+            secret_kept: false,
         }
     }
 }
@@ -76,6 +83,8 @@ pub struct Pipeline {
     max_body_bytes: usize,
     alexa: Option<AlexaVerifier>,
     metrics: Metrics,
+    /// Where a handshake's secret (Asana's) is kept; without it such handshakes get 503.
+    secrets: Option<Store>,
     rejections: Option<RejectionTopic>,
 }
 
@@ -92,6 +101,7 @@ impl Pipeline {
                 })
                 .ok(),
             metrics,
+            secrets: None,
             rejections: None,
         }
     }
@@ -130,6 +140,27 @@ impl Pipeline {
         response::from_error(error, webhook.spec.has_basic_auth())
     }
 
+    fn refused(
+        &self,
+        error: &Error,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &IngressRequest,
+        test: bool,
+    ) -> Outcome {
+        Outcome {
+            response: self.refuse(error, reason, webhook, &request.described(), test),
+            published: None,
+            secret_kept: false,
+        }
+    }
+
+    /// Lets handshakes that hand over a secret (Asana's) keep it in `store`.
+    pub fn with_secret_store(mut self, store: Store) -> Self {
+        self.secrets = Some(store);
+        self
+    }
+
     /// Checks Alexa signatures with `verifier` instead of Amazon's published chains.
     pub fn with_alexa(mut self, verifier: AlexaVerifier) -> Self {
         self.alexa = Some(verifier);
@@ -156,7 +187,7 @@ impl Pipeline {
         spec: &hookgate_domain::WebhookSpec,
         signed: &SignedRequest<'_>,
     ) -> Result<Option<&'static str>, Error> {
-        match signature::verify(spec, signed)? {
+        match hookgate_verify::verify(spec, signed)? {
             Verdict::Unsigned => Ok(None),
             Verdict::Verified(scheme) => Ok(Some(scheme)),
             Verdict::NeedsAlexaChain(claim) => {
@@ -164,22 +195,47 @@ impl Pipeline {
                     Error::Unavailable("alexa verification is not available".into())
                 })?;
                 verifier.verify(&claim, signed.body, signed.now).await?;
-                Ok(Some(spec.verification_type.as_str()))
+                Ok(catalogue::verified_name(spec))
             }
         }
     }
 
-    fn refused(
+    /// A handshake's answer; Asana's secret is stored before its echo is sent, so the
+    /// events that follow can be verified.
+    async fn answer_handshake(
         &self,
-        error: &Error,
-        reason: Reason,
         webhook: &Webhook,
         request: &IngressRequest,
-        test: bool,
+        step: Step,
     ) -> Outcome {
-        Outcome {
-            response: self.refuse(error, reason, webhook, &request.described(), test),
-            published: None,
+        match step {
+            Step::Reply(reply) => {
+                if reply.status >= 400 {
+                    let error = format!("handshake refused with {}", reply.status);
+                    let described = request.described();
+                    self.rejected(Reason::Handshake, webhook, &described, &error, false);
+                }
+                Outcome::reply(reply)
+            }
+            Step::KeepSecret { secret, reply } => {
+                let Some(store) = &self.secrets else {
+                    let error = Error::Unavailable("handshake secrets cannot be kept here".into());
+                    return self.refused(&error, Reason::Unavailable, webhook, request, false);
+                };
+                match store.keep_signing_secret(&webhook.name, secret).await {
+                    Ok(_) => {
+                        tracing::info!(webhook = %webhook.name, "handshake secret kept");
+                        Outcome {
+                            secret_kept: true,
+                            ..Outcome::reply(reply)
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(webhook = %webhook.name, %error, "handshake secret not kept");
+                        self.refused(&error, Reason::Unavailable, webhook, request, false)
+                    }
+                }
+            }
         }
     }
 
@@ -205,34 +261,25 @@ impl Pipeline {
     pub async fn handle(&self, webhook: &Webhook, request: &IngressRequest, test: bool) -> Outcome {
         let spec = &webhook.spec;
         if spec.disabled {
-            return Outcome::reply(Reply {
-                status: 200,
-                content_type: Some(ingress::JSON),
-                body: Bytes::from_static(br#"{"success":true}"#),
-            });
+            return Outcome::reply(Reply::new(
+                200,
+                Some(ingress::JSON),
+                Bytes::from_static(br#"{"success":true}"#),
+            ));
         }
         let authorization = request
             .headers
             .get(http::header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        if let Err(error) = ingress::check_basic_auth(spec, authorization) {
+        if let Err(error) = hookgate_verify::check_basic_auth(spec, authorization) {
             return self.refused(&error, Reason::BasicAuth, webhook, request, test);
         }
         if !test {
             let query = ingress::parse_query(request.query.as_deref());
-            if let Some(reply) = ingress::query_handshake(spec, &request.method, &query) {
-                if reply.status >= 400 {
-                    let status = reply.status;
-                    let error = format!("handshake refused with {status}");
-                    self.rejected(
-                        Reason::Handshake,
-                        webhook,
-                        &request.described(),
-                        &error,
-                        test,
-                    );
-                }
-                return Outcome::reply(reply);
+            if let Some(step) =
+                handshake::before_signature(spec, &request.method, &query, &request.headers)
+            {
+                return self.answer_handshake(webhook, request, step).await;
             }
         }
         let signed = SignedRequest {
@@ -247,12 +294,12 @@ impl Pipeline {
             Err(error) => return self.refused(&error, Reason::Signature, webhook, request, test),
         };
         if !test {
-            if let Some(reply) = ingress::slack_handshake(spec, &request.body) {
+            if let Some(reply) = handshake::after_signature(spec, &request.headers, &request.body) {
                 return Outcome::reply(reply);
             }
         }
         // Fitbit always answers 204, so there is no workflow reply to wait for.
-        let waits = spec.wait_for_reply && spec.verification_type != VerificationType::Fitbit;
+        let waits = spec.wait_for_reply && spec.answers_like() != VerificationType::Fitbit;
         let reply_id = waits.then(token::new_event_id);
         // Registered before publishing, so a workflow that answers at once is not missed.
         let pending = match (&reply_id, &self.replies) {
@@ -284,6 +331,7 @@ impl Pipeline {
         Outcome {
             response,
             published: Some(published),
+            secret_kept: false,
         }
     }
 
@@ -343,6 +391,8 @@ impl Pipeline {
                     delivery,
                 })
             }
+            // Not a failure of Kafka's: the caller gets 413, counted as body_too_large.
+            Err(error @ hookgate_bus::BusError::RecordTooLarge { .. }) => Err(error.into()),
             Err(error) => {
                 events::publish_failed(&self.metrics, &webhook.name, &record.event_id, &error);
                 Err(error.into())

@@ -162,11 +162,16 @@ impl Gateway {
             otel.kind = "server",
         );
         crate::trace::continue_trace(&span, &ingress.headers);
-        self.pipeline
+        let outcome = self
+            .pipeline
             .handle(&webhook, &ingress, false)
             .instrument(span)
-            .await
-            .response
+            .await;
+        if outcome.secret_kept {
+            // The events that follow Asana's handshake must see the secret it handed over.
+            self.cache.forget(&webhook.token).await;
+        }
+        outcome.response
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod entity;
 mod error;
+mod m20261129_000003_verification;
 pub mod migration;
 mod store;
 

@@ -2,7 +2,10 @@
 
 use crate::{entity, error::from_db, migration::Migrator};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use hookgate_domain::{token, Error, VerificationType, Webhook, WebhookName, WebhookSpec};
+use hookgate_domain::{
+    token, Error, HmacScheme, PreviousSecret, Secret, VerificationType, Webhook, WebhookName,
+    WebhookSpec,
+};
 use sea_orm::{
     sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
     DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
@@ -110,7 +113,7 @@ impl Store {
             create_time: now,
             update_time: now,
         };
-        entity::Entity::insert(to_active(&webhook))
+        entity::Entity::insert(to_active(&webhook)?)
             .exec_without_returning(&self.db)
             .await
             .map_err(from_db)?;
@@ -187,6 +190,32 @@ impl Store {
         Ok(rotated)
     }
 
+    /// Sets the signing secret of a webhook that has none (Asana's handshake hands it
+    /// over). Returns whether it was set: a webhook that already has one keeps it.
+    pub async fn keep_signing_secret(
+        &self,
+        name: &WebhookName,
+        secret: Secret,
+    ) -> Result<bool, Error> {
+        let result = entity::Entity::update_many()
+            .col_expr(
+                entity::Column::SigningSecret,
+                Expr::value(secret.into_exposed()),
+            )
+            .col_expr(
+                entity::Column::Revision,
+                Expr::col(entity::Column::Revision).add(1),
+            )
+            .col_expr(entity::Column::UpdateTime, Expr::value(now()))
+            .filter(entity::Column::Id.eq(name.webhook_id.as_str()))
+            .filter(entity::Column::ApplicationId.eq(name.application_id.as_str()))
+            .filter(entity::Column::SigningSecret.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(from_db)?;
+        Ok(result.rows_affected == 1)
+    }
+
     /// Deletes the webhook if it is still at `current.revision`.
     pub async fn delete(&self, current: &Webhook) -> Result<(), Error> {
         let result = entity::Entity::delete_many()
@@ -200,7 +229,7 @@ impl Store {
     }
 
     async fn compare_and_set(&self, current: &Webhook, next: &Webhook) -> Result<(), Error> {
-        let mut active = to_active(next);
+        let mut active = to_active(next)?;
         active.id = sea_orm::ActiveValue::NotSet;
         active.application_id = sea_orm::ActiveValue::NotSet;
         active.create_time = sea_orm::ActiveValue::NotSet;
@@ -240,9 +269,16 @@ fn now() -> DateTime<Utc> {
         .unwrap_or(time)
 }
 
-fn to_active(webhook: &Webhook) -> entity::ActiveModel {
+fn to_active(webhook: &Webhook) -> Result<entity::ActiveModel, Error> {
     let spec = &webhook.spec;
-    entity::ActiveModel {
+    let exposed = |secret: &Option<Secret>| secret.as_ref().map(|s| s.expose().clone());
+    let hmac = spec
+        .hmac
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|error| Error::Internal(format!("hmac scheme not storable: {error}")))?;
+    Ok(entity::ActiveModel {
         id: Set(webhook.name.webhook_id.clone()),
         application_id: Set(webhook.name.application_id.clone()),
         token: Set(webhook.token.clone()),
@@ -250,17 +286,24 @@ fn to_active(webhook: &Webhook) -> entity::ActiveModel {
         description: Set(spec.description.clone()),
         disabled: Set(spec.disabled),
         verification_type: Set(spec.verification_type.as_str().to_owned()),
-        verification_code: Set(spec.verification_code.clone()),
-        signing_secret: Set(spec.signing_secret.clone()),
+        verification_code: Set(spec.verification_code.expose().clone()),
+        signing_secret: Set(exposed(&spec.signing_secret)),
         response_code: Set(i32::from(spec.response_code)),
         wait_for_reply: Set(spec.wait_for_reply),
         reply_timeout_ms: Set(i64::try_from(spec.reply_timeout.as_millis()).unwrap_or(i64::MAX)),
         basic_auth_username: Set(spec.basic_auth_username.clone()),
-        basic_auth_password_digest: Set(spec.basic_auth_password_digest.clone()),
+        basic_auth_password_digest: Set(exposed(&spec.basic_auth_password_digest)),
+        verification_provider: Set(spec.verification_provider.clone()),
+        hmac: Set(hmac),
+        previous_signing_secret: Set(spec
+            .previous_secret
+            .as_ref()
+            .map(|p| p.secret.expose().clone())),
+        previous_secret_expire_time: Set(spec.previous_secret.as_ref().map(|p| p.expire_time)),
         revision: Set(webhook.revision),
         create_time: Set(webhook.create_time),
         update_time: Set(webhook.update_time),
-    }
+    })
 }
 
 fn from_model(model: entity::Model) -> Result<Webhook, Error> {
@@ -271,6 +314,22 @@ fn from_model(model: entity::Model) -> Result<Webhook, Error> {
     let response_code = u16::try_from(model.response_code).map_err(|_| corrupt("response_code"))?;
     let reply_timeout =
         u64::try_from(model.reply_timeout_ms).map_err(|_| corrupt("reply_timeout"))?;
+    let hmac = model
+        .hmac
+        .as_deref()
+        .map(serde_json::from_str::<HmacScheme>)
+        .transpose()
+        .map_err(|_| corrupt("hmac"))?;
+    let previous_secret = match (
+        model.previous_signing_secret,
+        model.previous_secret_expire_time,
+    ) {
+        (Some(secret), Some(expire_time)) => Some(PreviousSecret {
+            secret: secret.into(),
+            expire_time,
+        }),
+        _ => None,
+    };
     Ok(Webhook {
         name: WebhookName::new(model.application_id, model.id),
         token: model.token,
@@ -279,13 +338,16 @@ fn from_model(model: entity::Model) -> Result<Webhook, Error> {
             description: model.description,
             disabled: model.disabled,
             verification_type,
-            verification_code: model.verification_code,
-            signing_secret: model.signing_secret,
+            verification_code: model.verification_code.into(),
+            signing_secret: model.signing_secret.map(Secret::from),
+            verification_provider: model.verification_provider,
+            hmac,
+            previous_secret,
             response_code,
             wait_for_reply: model.wait_for_reply,
             reply_timeout: Duration::from_millis(reply_timeout),
             basic_auth_username: model.basic_auth_username,
-            basic_auth_password_digest: model.basic_auth_password_digest,
+            basic_auth_password_digest: model.basic_auth_password_digest.map(Secret::from),
         },
         revision: model.revision,
         create_time: model.create_time,

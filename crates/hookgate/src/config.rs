@@ -147,6 +147,11 @@ pub struct Settings {
     #[arg(long, env = "HOOKGATE_MAX_BODY_BYTES", value_name = "HOOKGATE_MAX_BODY_BYTES", default_value_t = 262_144, value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
     pub max_body_bytes: u64,
 
+    /// Requests whose Kafka record (value, key and headers as Kafka encodes them) would be
+    /// larger than this get 413; the producer's `message.max.bytes` is set to match.
+    #[arg(long, env = "HOOKGATE_MAX_RECORD_BYTES", value_name = "HOOKGATE_MAX_RECORD_BYTES", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1000..=1_000_000_000))]
+    pub max_record_bytes: u64,
+
     /// Request line plus headers larger than this get 431 (at least 8192).
     #[arg(long, env = "HOOKGATE_MAX_HEADER_BYTES", value_name = "HOOKGATE_MAX_HEADER_BYTES", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(8192..=1_048_576))]
     pub max_header_bytes: u64,

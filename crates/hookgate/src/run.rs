@@ -53,7 +53,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
                 }),
                 false,
             ),
-            Command::Tail(args) => return tail(args).await,
+            Command::Tail(args) => return tail(args, stop).await,
             Command::Client(command) => return crate::client::run(command, stop).await,
             Command::Gateway(settings) => (
                 settings,
@@ -99,7 +99,8 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
     })
 }
 
-async fn tail(args: TailArgs) -> anyhow::Result<()> {
+/// Prints records until a signal (SIGINT or SIGTERM) flips `stop`: either ends it cleanly.
+async fn tail(args: TailArgs, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
     // Only records on stdout: logs below warnings would get in the way of piping.
     let _telemetry = telemetry::init(&Settings {
         log: "warn".into(),
@@ -112,7 +113,7 @@ async fn tail(args: TailArgs) -> anyhow::Result<()> {
     });
     tokio::select! {
         result = printing => result.with_context(|| format!("HOOKGATE_KAFKA_BROKERS: cannot read {topic}")),
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        () = stopped(stop) => Ok(()),
     }
 }
 
@@ -149,7 +150,9 @@ fn kafka_config(settings: &Settings) -> KafkaConfig {
         topic_partitions: settings.topic_partitions,
         topic_replication: settings.topic_replication,
         publish_timeout: settings.request_timeout,
+        max_record_bytes: usize::try_from(settings.max_record_bytes).unwrap_or(usize::MAX),
         properties,
+        metrics: Default::default(),
     }
 }
 
@@ -262,6 +265,8 @@ fn readiness(
         let producer = producer.clone();
         let kafka = kafka.clone();
         Box::pin(async move {
+            // Topics that exist are no use while nothing can be published to them.
+            producer.health().map_err(|e| format!("kafka: {e}"))?;
             hookgate_bus::topics_ready(&producer, &kafka)
                 .await
                 .map_err(|e| format!("kafka: {e}"))
@@ -315,10 +320,12 @@ async fn run(
 
     let mut registry = Registry::with_prefix("hookgate");
     let metrics = Metrics::new(&mut registry);
+    kafka.metrics.register(&mut registry);
     let config = gateway_config(&settings);
     let replies = hookgate_bus::ReplyRouter::start_in_background(&kafka);
-    let mut pipeline =
-        Pipeline::new(producer.clone(), &config, metrics.clone()).with_replies(replies.clone());
+    let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
+        .with_replies(replies.clone())
+        .with_secret_store(store.clone());
     let rejections = rejection_topic(&settings, &kafka)?;
     if let Some(topic) = rejections.clone() {
         pipeline = pipeline.with_rejections(topic);
@@ -337,11 +344,11 @@ async fn run(
     let cache = WebhookCache::new(store.clone(), config.cache_ttl);
     if let (Some(listener), Some(authorizer)) = (grpc, authorizer) {
         let api = WebhookApi::new(store.clone(), settings.public_url.clone(), authorizer)
-            .with_tester(pipeline.clone())
-            .with_gateway_cache(cache.clone());
-        let stop = stop.clone();
+            .with_tester(Arc::new(pipeline.clone()))
+            .with_gateway_cache(Arc::new(cache.clone()));
+        let (stop, drain) = (stop.clone(), settings.shutdown_timeout);
         tasks.spawn(async move {
-            hookgate_api::serve(listener, api, stopped(stop))
+            hookgate_api::serve_with_drain(listener, api, stopped(stop), drain)
                 .await
                 .context("the gRPC server failed")
         });

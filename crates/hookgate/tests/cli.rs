@@ -102,14 +102,15 @@ async fn the_tour_with_only_the_binary() {
         ],
         "",
     );
-    assert!(table.contains("display name         orders\n"), "{table}");
-    assert!(table.contains("verification         none\n"), "{table}");
-    let orders_name = table
-        .lines()
-        .find_map(|line| line.strip_prefix("name "))
-        .map(str::trim)
-        .expect("the table names the webhook")
-        .to_owned();
+    let row = |key: &str| {
+        table
+            .lines()
+            .find_map(|line| line.strip_prefix(key).map(str::trim).map(str::to_owned))
+            .unwrap_or_else(|| panic!("no {key} row: {table}"))
+    };
+    assert_eq!(row("display name "), "orders");
+    assert_eq!(row("verification "), "none");
+    let orders_name = row("name ");
 
     // Secrets come from stdin or a file, never argv; one trailing newline is dropped.
     let signed = cli.json(
@@ -335,14 +336,57 @@ async fn errors_name_the_status_and_each_field_and_exit_non_zero() {
     );
     assert!(bad_type.contains("standard-webhooks"), "{bad_type}");
 
-    // A server without the provider catalogue says so instead of failing obscurely.
-    let providers = cli.fails(&["providers", "list"], "", 1);
+    // The catalogue, and a webhook verified by one of its providers.
+    let providers = cli.json(&["providers", "list"], "");
+    let zoom = providers
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .find(|provider| provider["id"] == "zoom")
+        .expect("zoom is in the catalogue");
+    assert!(zoom["secret_description"].is_string(), "{zoom}");
+    let table = cli.ok(&["providers", "list"], "");
+    assert!(table.starts_with("ID "), "{table}");
     assert!(
-        providers.contains("ListVerificationProviders: UNIMPLEMENTED"),
-        "{providers}"
+        table.lines().any(|line| line.starts_with("zoom ")),
+        "{table}"
     );
-    let providers = cli.fails(&["providers", "list", "-o", "json"], "", 1);
-    assert!(providers.contains("UNIMPLEMENTED"), "{providers}");
+    let zoomed = cli.json(
+        &[
+            "webhooks",
+            "create",
+            "--app",
+            "demo",
+            "--display-name",
+            "meetings",
+            "--provider",
+            "zoom",
+            "--signing-secret-file",
+            "-",
+        ],
+        "zoom-secret\n",
+    );
+    assert_eq!(zoomed["verification_type"], "VERIFICATION_TYPE_PROVIDER");
+    assert_eq!(zoomed["verification_provider"], "zoom");
+    assert_eq!(zoomed["has_signing_secret"], true);
+    let unknown = cli.fails(
+        &[
+            "webhooks",
+            "create",
+            "--app",
+            "demo",
+            "--display-name",
+            "x",
+            "--provider",
+            "no-such-provider",
+        ],
+        "",
+        1,
+    );
+    assert!(
+        unknown.contains("webhook.verification_provider"),
+        "{unknown}"
+    );
 
     let nobody = Cli::new(
         std::net::TcpListener::bind("127.0.0.1:0")

@@ -30,6 +30,9 @@ pub struct WebhookFields {
     /// Read the signing secret from a file (`-` for stdin); one trailing newline is dropped.
     #[arg(long, value_name = "PATH", conflicts_with = "clear_signing_secret")]
     signing_secret_file: Option<PathBuf>,
+    /// After a secret change, how long the replaced secret still verifies (0 to 7 days).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    signing_secret_grace: Option<Duration>,
     /// Remove the signing secret.
     #[arg(long)]
     clear_signing_secret: bool,
@@ -86,7 +89,7 @@ impl WebhookFields {
             set("verification_type");
         }
         if let Some(id) = &self.provider {
-            set_provider(&mut webhook, id, &mut set)?;
+            set_provider(&mut webhook, id, &mut set);
         }
         if let Some(value) = &self.verification_code {
             webhook.verification_code = value.clone();
@@ -108,11 +111,12 @@ impl WebhookFields {
             set("wait_for_reply");
         }
         if let Some(value) = self.reply_timeout {
-            webhook.reply_timeout = Some(prost_types::Duration {
-                seconds: i64::try_from(value.as_secs()).context("--reply-timeout: too long")?,
-                nanos: i32::try_from(value.subsec_nanos()).unwrap_or(0),
-            });
+            webhook.reply_timeout = Some(duration(value).context("--reply-timeout")?);
             set("reply_timeout");
+        }
+        if let Some(value) = self.signing_secret_grace {
+            webhook.signing_secret_grace = Some(duration(value).context("--signing-secret-grace")?);
+            set("signing_secret_grace");
         }
         if let Some(value) = &self.basic_auth_username {
             webhook.basic_auth_username = value.clone();
@@ -130,18 +134,19 @@ impl WebhookFields {
     }
 }
 
+fn duration(value: Duration) -> anyhow::Result<prost_types::Duration> {
+    Ok(prost_types::Duration {
+        seconds: i64::try_from(value.as_secs()).context("too long")?,
+        nanos: i32::try_from(value.subsec_nanos()).unwrap_or(0),
+    })
+}
+
 /// `--provider ID`: `VERIFICATION_TYPE_PROVIDER` and `verification_provider`.
-fn set_provider(
-    webhook: &mut pb::Webhook,
-    id: &str,
-    set: &mut impl FnMut(&str),
-) -> anyhow::Result<()> {
-    let Some(provider) = pb::VerificationType::from_str_name("VERIFICATION_TYPE_PROVIDER") else {
-        bail!("--provider {id}: this build's API has no verification provider catalogue");
-    };
-    webhook.verification_type = provider as i32;
+fn set_provider(webhook: &mut pb::Webhook, id: &str, set: &mut impl FnMut(&str)) {
+    webhook.verification_type = pb::VerificationType::Provider as i32;
+    webhook.verification_provider = id.to_owned();
     set("verification_type");
-    bail!("--provider {id}: this build's API has no verification_provider field")
+    set("verification_provider");
 }
 
 /// `github`, `standard-webhooks`, `STANDARD_WEBHOOKS`: any `VerificationType` but UNSPECIFIED.
@@ -226,6 +231,25 @@ mod tests {
             ]
         );
         assert_eq!(parse(&[]).1, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_provider_sets_the_type_and_the_catalogue_id() {
+        let (webhook, paths) = parse(&["--provider", "zoom", "--signing-secret-grace", "1h"]);
+        assert_eq!(
+            webhook.verification_type,
+            pb::VerificationType::Provider as i32
+        );
+        assert_eq!(webhook.verification_provider, "zoom");
+        assert_eq!(webhook.signing_secret_grace.map(|d| d.seconds), Some(3600));
+        assert_eq!(
+            paths,
+            [
+                "verification_type",
+                "verification_provider",
+                "signing_secret_grace"
+            ]
+        );
     }
 
     #[test]

@@ -124,8 +124,13 @@ fn webhook_rows(webhook: &pb::Webhook) -> Vec<(&'static str, String)> {
         ("url", webhook.url.clone()),
         ("disabled", yes_no(webhook.disabled).to_owned()),
         ("verification", verification(webhook.verification_type)),
+        ("provider", optional(&webhook.verification_provider)),
         ("verification code", optional(&webhook.verification_code)),
         ("signing secret", set_or_not(webhook.has_signing_secret)),
+        (
+            "previous secret until",
+            timestamp(webhook.previous_secret_expire_time.as_ref()),
+        ),
         (
             "response code",
             match webhook.response_code {

@@ -99,5 +99,10 @@ mod tests {
             .to_string(),
             "CreateWebhook: INVALID_ARGUMENT\n  webhook.display_name: is required"
         );
+        let older = RpcError {
+            rpc: "ListVerificationProviders",
+            status: Status::unimplemented(""),
+        };
+        assert!(older.to_string().contains("older than this client"));
     }
 }

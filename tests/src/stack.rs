@@ -26,6 +26,8 @@ pub struct StackOptions {
     pub body_read_timeout: Duration,
     /// Checks Alexa signatures against a test CA instead of Amazon's chains.
     pub alexa: Option<hookgate_gateway::AlexaVerifier>,
+    /// `HOOKGATE_REJECTION_TOPIC`, created by the stack.
+    pub rejection_topic: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -44,6 +46,7 @@ impl Default for StackOptions {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             alexa: None,
+            rejection_topic: None,
         }
     }
 }
@@ -96,6 +99,17 @@ impl Stack {
             .expect("deduplication producer");
         if let Some(verifier) = options.alexa.clone() {
             pipeline = pipeline.with_alexa(verifier);
+        }
+        if let Some(topic) = &options.rejection_topic {
+            let config = KafkaConfig {
+                trigger_topic: topic.clone(),
+                ..kafka.clone()
+            };
+            hookgate_bus::ensure_topics(&config)
+                .await
+                .expect("create the rejection topic");
+            let producer = Producer::new(&config).expect("rejection producer");
+            pipeline = pipeline.with_rejections(hookgate_gateway::RejectionTopic::new(producer));
         }
         if options.create_topics {
             let router = hookgate_bus::ReplyRouter::start(&kafka)

@@ -9,6 +9,7 @@ pub mod dedup;
 pub mod error;
 pub mod ingress;
 pub mod names;
+pub mod rejection;
 pub mod reply;
 pub mod secret;
 pub mod tester;

@@ -16,6 +16,13 @@ pub struct ReasonLabel {
     pub reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+/// Registered under the `hookgate_` prefix; counters get `_total` from the encoder. Moved
+/// only through `crate::events`, which logs each event beside its counter.
 #[derive(Clone)]
 pub struct Metrics {
     pub responses: Family<StatusLabel, Counter>,
@@ -25,6 +32,9 @@ pub struct Metrics {
     pub dedup_duplicates: Counter,
     pub dedup_claims_waited: Counter,
     pub dedup_unclaimed: Family<ReasonLabel, Counter>,
+    pub rejected: Family<ReasonLabel, Counter>,
+    pub reply_timeouts: Counter,
+    pub rejection_records: Family<OutcomeLabel, Counter>,
 }
 
 impl Metrics {
@@ -39,6 +49,9 @@ impl Metrics {
             dedup_duplicates: Counter::default(),
             dedup_claims_waited: Counter::default(),
             dedup_unclaimed: Family::default(),
+            rejected: Family::default(),
+            reply_timeouts: Counter::default(),
+            rejection_records: Family::default(),
         };
         registry.register(
             "ingress_responses",
@@ -74,6 +87,21 @@ impl Metrics {
             "dedup_unclaimed",
             "Requests of deduplicated webhooks published without a claim, by reason (no_key, database)",
             metrics.dedup_unclaimed.clone(),
+        );
+        registry.register(
+            "ingress_rejected",
+            "Requests refused, by reason (not_found, basic_auth, signature, rate_limit, body_too_large, header_too_large, timeout, unavailable, ...)",
+            metrics.rejected.clone(),
+        );
+        registry.register(
+            "reply_timeouts",
+            "Requests answered 504 because no workflow replied within reply_timeout",
+            metrics.reply_timeouts.clone(),
+        );
+        registry.register(
+            "rejection_records",
+            "Records for HOOKGATE_REJECTION_TOPIC, by outcome (published, rate_limited, failed)",
+            metrics.rejection_records.clone(),
         );
         metrics
     }

@@ -3,14 +3,16 @@
 
 use crate::{
     dedup::{self, Admission, Claim, Deduplicator},
+    events::{self, Reason},
     limiter::Limiter,
-    response, AlexaVerifier, GatewayConfig, Metrics,
+    response, AlexaVerifier, GatewayConfig, Metrics, RejectionTopic,
 };
 use bytes::Bytes;
 use chrono::Utc;
 use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
 use hookgate_domain::{
     ingress::{self, Reply},
+    rejection::RejectedRequest,
     reply, token,
     trigger::{self, InboundRequest, RecordContext},
     Error, VerificationType, Webhook,
@@ -23,6 +25,19 @@ use hookgate_verify::{
 };
 use http::Response;
 use std::{net::IpAddr, time::Instant};
+
+impl IngressRequest {
+    /// The request as a rejection record describes it: no body.
+    pub(crate) fn described(&self) -> RejectedRequest<'_> {
+        RejectedRequest {
+            method: &self.method,
+            path: &self.path,
+            query: self.query.as_deref(),
+            headers: &self.headers,
+            remote_address: self.remote_address,
+        }
+    }
+}
 
 /// A request as the pipeline needs it: already read, already bounded.
 pub struct IngressRequest {
@@ -59,14 +74,6 @@ impl Outcome {
             secret_kept: false,
         }
     }
-
-    fn error(error: &Error, webhook: &Webhook) -> Self {
-        Self {
-            response: response::from_error(error, webhook.spec.has_basic_auth()),
-            published: None,
-            secret_kept: false,
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -80,6 +87,7 @@ pub struct Pipeline {
     /// Where a handshake's secret (Asana's) is kept; without it such handshakes get 503.
     secrets: Option<Store>,
     dedup: Deduplicator,
+    rejections: Option<RejectionTopic>,
 }
 
 impl Pipeline {
@@ -97,6 +105,56 @@ impl Pipeline {
             dedup: Deduplicator::unshared(metrics.clone()),
             metrics,
             secrets: None,
+            rejections: None,
+        }
+    }
+
+    /// Records every refused request of a known webhook on `topic`.
+    pub fn with_rejections(mut self, topic: RejectionTopic) -> Self {
+        self.rejections = Some(topic);
+        self
+    }
+
+    /// Counts and logs a refusal, and records it on the rejection topic when there is one.
+    pub(crate) fn rejected(
+        &self,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &RejectedRequest<'_>,
+        error: &dyn std::fmt::Display,
+        test: bool,
+    ) {
+        events::rejected(&self.metrics, reason, Some(&webhook.name), error);
+        if let Some(topic) = &self.rejections {
+            topic.record(&self.metrics, webhook, request, reason, test);
+        }
+    }
+
+    /// [`Self::rejected`] and the answer `error` calls for.
+    pub(crate) fn refuse(
+        &self,
+        error: &Error,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &RejectedRequest<'_>,
+        test: bool,
+    ) -> Response<Bytes> {
+        self.rejected(Reason::of(error, reason), webhook, request, error, test);
+        response::from_error(error, webhook.spec.has_basic_auth())
+    }
+
+    fn refused(
+        &self,
+        error: &Error,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &IngressRequest,
+        test: bool,
+    ) -> Outcome {
+        Outcome {
+            response: self.refuse(error, reason, webhook, &request.described(), test),
+            published: None,
+            secret_kept: false,
         }
     }
 
@@ -158,13 +216,25 @@ impl Pipeline {
 
     /// A handshake's answer; Asana's secret is stored before its echo is sent, so the
     /// events that follow can be verified.
-    async fn answer_handshake(&self, webhook: &Webhook, step: Step) -> Outcome {
+    async fn answer_handshake(
+        &self,
+        webhook: &Webhook,
+        request: &IngressRequest,
+        step: Step,
+    ) -> Outcome {
         match step {
-            Step::Reply(reply) => Outcome::reply(reply),
+            Step::Reply(reply) => {
+                if reply.status >= 400 {
+                    let error = format!("handshake refused with {}", reply.status);
+                    let described = request.described();
+                    self.rejected(Reason::Handshake, webhook, &described, &error, false);
+                }
+                Outcome::reply(reply)
+            }
             Step::KeepSecret { secret, reply } => {
                 let Some(store) = &self.secrets else {
                     let error = Error::Unavailable("handshake secrets cannot be kept here".into());
-                    return Outcome::error(&error, webhook);
+                    return self.refused(&error, Reason::Unavailable, webhook, request, false);
                 };
                 match store.keep_signing_secret(&webhook.name, secret).await {
                     Ok(_) => {
@@ -176,7 +246,7 @@ impl Pipeline {
                     }
                     Err(error) => {
                         tracing::warn!(webhook = %webhook.name, %error, "handshake secret not kept");
-                        Outcome::error(&error, webhook)
+                        self.refused(&error, Reason::Unavailable, webhook, request, false)
                     }
                 }
             }
@@ -197,11 +267,12 @@ impl Pipeline {
     /// handshakes.
     pub async fn test(&self, webhook: &Webhook, request: &IngressRequest) -> Outcome {
         if let Err(error) = self.admit(webhook) {
-            return Outcome::error(&error, webhook);
+            return self.refused(&error, Reason::RateLimit, webhook, request, true);
         }
         if request.body.len() > self.max_body_bytes {
             let limit = self.max_body_bytes;
-            return Outcome::error(&Error::PayloadTooLarge { limit }, webhook);
+            let error = Error::PayloadTooLarge { limit };
+            return self.refused(&error, Reason::BodyTooLarge, webhook, request, true);
         }
         self.handle(webhook, request, true).await
     }
@@ -221,14 +292,14 @@ impl Pipeline {
             .get(http::header::AUTHORIZATION)
             .map(|v| v.as_bytes());
         if let Err(error) = hookgate_verify::check_basic_auth(spec, authorization) {
-            return Outcome::error(&error, webhook);
+            return self.refused(&error, Reason::BasicAuth, webhook, request, test);
         }
         if !test {
             let query = ingress::parse_query(request.query.as_deref());
             if let Some(step) =
                 handshake::before_signature(spec, &request.method, &query, &request.headers)
             {
-                return self.answer_handshake(webhook, step).await;
+                return self.answer_handshake(webhook, request, step).await;
             }
         }
         let signed = SignedRequest {
@@ -240,10 +311,7 @@ impl Pipeline {
         };
         let verified = match self.verify_signature(spec, &signed).await {
             Ok(verified) => verified,
-            Err(error) => {
-                tracing::info!(webhook = %webhook.name, %error, "signature rejected");
-                return Outcome::error(&error, webhook);
-            }
+            Err(error) => return self.refused(&error, Reason::Signature, webhook, request, test),
         };
         if !test {
             if let Some(reply) = handshake::after_signature(spec, &request.headers, &request.body) {
@@ -259,13 +327,13 @@ impl Pipeline {
                 Some(pending) => Some(pending),
                 None => {
                     let error = Error::Unavailable("workflow replies are not read yet".into());
-                    return Outcome::error(&error, webhook);
+                    return self.refused(&error, Reason::Unavailable, webhook, request, test);
                 }
             },
             (Some(_), None) => {
                 let error =
                     Error::Unavailable("workflow replies are not available in this process".into());
-                return Outcome::error(&error, webhook);
+                return self.refused(&error, Reason::Unavailable, webhook, request, test);
             }
             (None, _) => None,
         };
@@ -282,14 +350,14 @@ impl Pipeline {
                     secret_kept: false,
                 }
             }
-            Err(error) => return Outcome::error(&error, webhook),
+            Err(error) => return self.refused(&error, Reason::Unavailable, webhook, request, test),
         };
         let published = match self
             .publish(webhook, request, test, verified, reply_id, claim)
             .await
         {
             Ok(published) => published,
-            Err(error) => return Outcome::error(&error, webhook),
+            Err(error) => return self.refused(&error, Reason::Unavailable, webhook, request, test),
         };
         let response = match pending {
             None => response::from_reply(ingress::success_reply(spec)),
@@ -304,6 +372,7 @@ impl Pipeline {
 
     async fn await_reply(&self, webhook: &Webhook, pending: PendingReply) -> Response<Bytes> {
         let Some(message) = pending.wait(webhook.spec.reply_timeout).await else {
+            events::reply_timed_out(&self.metrics, &webhook.name, webhook.spec.reply_timeout);
             return response::from_error(&Error::ReplyTimeout, false);
         };
         match reply::to_reply(&message) {
@@ -347,29 +416,23 @@ impl Pipeline {
         let started = Instant::now();
         match claim.publish(&self.producer, &record).await {
             Ok(delivery) => {
-                self.metrics.published.inc();
-                self.metrics
-                    .publish_seconds
-                    .observe(started.elapsed().as_secs_f64());
-                tracing::debug!(
-                    webhook = %webhook.name,
-                    event_id = %record.event_id,
-                    partition = delivery.partition,
-                    offset = delivery.offset,
-                    "trigger published"
+                let took = started.elapsed();
+                events::published(
+                    &self.metrics,
+                    &webhook.name,
+                    &record.event_id,
+                    &delivery,
+                    took,
                 );
                 Ok(Published {
                     event_id: record.event_id,
                     delivery,
                 })
             }
-            Err(error @ Error::RecordTooLarge { .. }) => {
-                tracing::info!(webhook = %webhook.name, %error, "trigger too large for kafka");
-                Err(error)
-            }
+            // Not a failure of Kafka's: the caller gets 413, counted as body_too_large.
+            Err(error @ Error::RecordTooLarge { .. }) => Err(error),
             Err(error) => {
-                self.metrics.publish_failures.inc();
-                tracing::warn!(webhook = %webhook.name, event_id = %record.event_id, %error, "trigger not published");
+                events::publish_failed(&self.metrics, &webhook.name, &record.event_id, &error);
                 Err(error)
             }
         }

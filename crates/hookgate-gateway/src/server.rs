@@ -1,8 +1,12 @@
 //! The HTTP/1.1 server: header and body limits, routing to a webhook, reading the body.
 
-use crate::{cache::WebhookCache, response, GatewayConfig, IngressRequest, Metrics, Pipeline};
+use crate::{
+    cache::WebhookCache,
+    events::{self, Reason},
+    response, GatewayConfig, IngressRequest, Metrics, Pipeline,
+};
 use bytes::Bytes;
-use hookgate_domain::Error;
+use hookgate_domain::{rejection::RejectedRequest, Error};
 use http::{header, Request, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -52,12 +56,19 @@ impl Gateway {
         response
     }
 
+    /// A refusal before any webhook is known: counted and logged, never recorded.
+    fn refuse_unknown(&self, error: &Error, reason: Reason) -> Response<Bytes> {
+        events::rejected(&self.metrics, reason, None, error);
+        response::from_error(error, false)
+    }
+
     async fn route(&self, request: Request<Incoming>, remote: SocketAddr) -> Response<Bytes> {
         let limit = self.config.max_header_bytes;
         if head_size(&request) > limit {
-            return response::from_error(&Error::HeadersTooLarge { limit }, false);
+            return self.refuse_unknown(&Error::HeadersTooLarge { limit }, Reason::HeaderTooLarge);
         }
-        let not_found = || response::from_error(&Error::NotFound("webhook".into()), false);
+        let not_found =
+            || self.refuse_unknown(&Error::NotFound("webhook".into()), Reason::NotFound);
         let Some(rest) = request.uri().path().strip_prefix(WEBHOOK_PREFIX) else {
             return not_found();
         };
@@ -68,13 +79,27 @@ impl Gateway {
         let webhook = match self.cache.get(token).await {
             Ok(Some(webhook)) => webhook,
             Ok(None) => return not_found(),
-            Err(error) => {
-                tracing::warn!(%error, "webhook lookup failed");
-                return response::from_error(&error, false);
-            }
+            Err(error) => return self.refuse_unknown(&error, Reason::Unavailable),
+        };
+        let remote_address =
+            client_address(request.headers(), remote, self.config.trusted_proxy_hops);
+        let refuse = |error: &Error,
+                      reason: Reason,
+                      parts: (&http::Method, &http::Uri, &http::HeaderMap)| {
+            let (method, uri, headers) = parts;
+            let described = RejectedRequest {
+                method,
+                path: &sub_path,
+                query: uri.query(),
+                headers,
+                remote_address: Some(remote_address),
+            };
+            self.pipeline
+                .refuse(error, reason, &webhook, &described, false)
         };
         if let Err(error) = self.pipeline.admit(&webhook) {
-            return response::from_error(&error, false);
+            let head = (request.method(), request.uri(), request.headers());
+            return refuse(&error, Reason::RateLimit, head);
         }
         let limit = self.config.max_body_bytes;
         let declared = request
@@ -83,9 +108,15 @@ impl Gateway {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|length| length > limit as u64) {
-            return response::from_error(&Error::PayloadTooLarge { limit }, false);
+            let head = (request.method(), request.uri(), request.headers());
+            return refuse(
+                &Error::PayloadTooLarge { limit },
+                Reason::BodyTooLarge,
+                head,
+            );
         }
         let (parts, body) = request.into_parts();
+        let head = (&parts.method, &parts.uri, &parts.headers);
         let body = match tokio::time::timeout(
             self.config.body_read_timeout,
             Limited::new(body, limit).collect(),
@@ -94,20 +125,20 @@ impl Gateway {
         {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(error)) if error.is::<LengthLimitError>() => {
-                return response::from_error(&Error::PayloadTooLarge { limit }, false)
+                return refuse(
+                    &Error::PayloadTooLarge { limit },
+                    Reason::BodyTooLarge,
+                    head,
+                )
             }
             Ok(Err(error)) => {
                 tracing::debug!(%error, "request body unreadable");
-                return response::from_error(
-                    &Error::invalid("body", "request body could not be read"),
-                    false,
-                );
+                let error = Error::invalid("body", "request body could not be read");
+                return refuse(&error, Reason::BadRequest, head);
             }
             Err(_) => {
-                return response::from_error(
-                    &Error::RequestTimeout("request body not received in time".into()),
-                    false,
-                )
+                let error = Error::RequestTimeout("request body not received in time".into());
+                return refuse(&error, Reason::Timeout, head);
             }
         };
         let query = parts.uri.query().map(str::to_owned);
@@ -115,7 +146,6 @@ impl Gateway {
             Some(q) => format!("{}{}?{q}", self.config.public_url, parts.uri.path()),
             None => format!("{}{}", self.config.public_url, parts.uri.path()),
         };
-        let remote_address = client_address(&parts.headers, remote, self.config.trusted_proxy_hops);
         let ingress = IngressRequest {
             method: parts.method,
             path: sub_path,

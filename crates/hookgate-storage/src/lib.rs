@@ -11,4 +11,4 @@ pub mod migration;
 mod store;
 
 pub use claims::{ClaimAttempt, ClaimRow};
-pub use store::{Page, Store};
+pub use store::{Page, Store, DEFAULT_POOL};

@@ -10,11 +10,17 @@ use sea_orm::{
     sea_query::Expr,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
     ActiveValue::Set,
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
+
+/// Connections per process unless configured: enough for a laptop's `serve`.
+pub const DEFAULT_POOL: u32 = 16;
+
+/// The advisory lock key migrations take on PostgreSQL ("hookgate" in ASCII).
+const MIGRATION_LOCK: i64 = 0x686f_6f6b_6761_7465;
 
 /// One page of a listing; `more` says whether another page follows.
 #[derive(Debug)]
@@ -32,9 +38,15 @@ pub struct Store {
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`).
     pub async fn connect(url: &str) -> Result<Self, Error> {
+        Self::connect_with_pool(url, DEFAULT_POOL).await
+    }
+
+    /// Connects with at most `max_connections` open at once: each replica's share of the
+    /// server's connection limit.
+    pub async fn connect_with_pool(url: &str, max_connections: u32) -> Result<Self, Error> {
         let mut options = ConnectOptions::new(url.to_owned());
         options
-            .max_connections(16)
+            .max_connections(max_connections.max(1))
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false)
@@ -50,9 +62,50 @@ impl Store {
         Ok(Self { db })
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration. On PostgreSQL under a transaction-scoped advisory
+    /// lock, so replicas that start together migrate one after the other instead of racing
+    /// on the same DDL.
     pub async fn migrate(&self) -> Result<(), Error> {
-        Migrator::up(&self.db, None).await.map_err(from_db)
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return Migrator::up(&self.db, None).await.map_err(from_db);
+        }
+        let transaction = self.db.begin().await.map_err(from_db)?;
+        transaction
+            .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await
+            .map_err(from_db)?;
+        Migrator::up(&transaction, None).await.map_err(from_db)?;
+        transaction.commit().await.map_err(from_db)
+    }
+
+    /// `Ok` once every migration this binary knows is applied, for `/readyz`. Migrations it
+    /// does not know (a newer binary's) are fine: they must keep older replicas working
+    /// during a rollout.
+    pub async fn schema_current(&self) -> Result<(), Error> {
+        let backend = self.db.get_database_backend();
+        let applied: std::collections::HashSet<String> = self
+            .db
+            .query_all(Statement::from_string(
+                backend,
+                "SELECT version FROM seaql_migrations",
+            ))
+            .await
+            .map_err(|_| Error::Unavailable("schema: not migrated yet".to_owned()))?
+            .iter()
+            .filter_map(|row| row.try_get::<String>("", "version").ok())
+            .collect();
+        let missing: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|migration| migration.name().to_owned())
+            .filter(|name| !applied.contains(name))
+            .collect();
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(Error::Unavailable(format!(
+                "schema: migrations not applied yet: {}",
+                missing.join(", ")
+            ))),
+        }
     }
 
     /// Whether the database answers, for `/readyz`.

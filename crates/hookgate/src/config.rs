@@ -27,6 +27,8 @@ pub enum Command {
     Migrate(Settings),
     /// Print trigger records as JSON lines as they arrive (Ctrl-C to stop).
     Tail(TailArgs),
+    #[command(flatten)]
+    Client(crate::client::Command),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -53,6 +55,11 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub database_url: String,
+
+    /// Most database connections this process opens. Replicas times this must stay below the
+    /// server's limit (PostgreSQL's default max_connections is 100).
+    #[arg(long, env = "HOOKGATE_DATABASE_POOL", value_name = "HOOKGATE_DATABASE_POOL", default_value_t = hookgate_storage::DEFAULT_POOL, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool: u32,
 
     /// gRPC listen address.
     #[arg(
@@ -112,6 +119,11 @@ pub struct Settings {
     /// Topic workflow replies are read from.
     #[arg(long, env = "HOOKGATE_REPLY_TOPIC", value_name = "HOOKGATE_REPLY_TOPIC", default_value = "hookgate.replies", value_parser = parse_topic)]
     pub reply_topic: String,
+
+    /// Topic that gets one record per refused request of a known webhook (its reason, no
+    /// body), rate-limited; empty turns it off.
+    #[arg(long, env = "HOOKGATE_REJECTION_TOPIC", value_name = "HOOKGATE_REJECTION_TOPIC", default_value = "", value_parser = parse_optional_topic)]
+    pub rejection_topic: String,
 
     /// Partitions of the topics hookgate creates when they are missing.
     #[arg(long, env = "HOOKGATE_TOPIC_PARTITIONS", value_name = "HOOKGATE_TOPIC_PARTITIONS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=10000))]
@@ -232,6 +244,13 @@ fn parse_topic(value: &str) -> Result<String, String> {
     }
 }
 
+fn parse_optional_topic(value: &str) -> Result<String, String> {
+    match value {
+        "" => Ok(String::new()),
+        value => parse_topic(value),
+    }
+}
+
 fn parse_property(value: &str) -> Result<(String, String), String> {
     match value.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
@@ -305,5 +324,23 @@ mod tests {
         assert!(err.to_string().contains("HOOKGATE_TRIGGER_TOPIC"), "{err}");
         assert!(Cli::try_parse_from(["hookgate", "serve", "--max-header-bytes", "10"]).is_err());
         assert!(Cli::try_parse_from(["hookgate", "serve", "--public-url", "ftp://x"]).is_err());
+        let err =
+            Cli::try_parse_from(["hookgate", "gateway", "--rejection-topic", "a b"]).unwrap_err();
+        assert!(
+            err.to_string().contains("HOOKGATE_REJECTION_TOPIC"),
+            "{err}"
+        );
+        let Command::Gateway(settings) =
+            Cli::try_parse_from(["hookgate", "gateway", "--database-pool", "3"])
+                .unwrap()
+                .command
+        else {
+            panic!("not gateway")
+        };
+        assert_eq!(
+            (settings.rejection_topic.as_str(), settings.database_pool),
+            ("", 3)
+        );
+        assert!(Cli::try_parse_from(["hookgate", "gateway", "--database-pool", "0"]).is_err());
     }
 }

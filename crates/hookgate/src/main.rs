@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod client;
 mod config;
 mod run;
 mod telemetry;

@@ -8,7 +8,9 @@ use crate::{
 use anyhow::{bail, Context};
 use hookgate_api::{Authorizer, WebhookApi};
 use hookgate_bus::{KafkaConfig, Producer};
-use hookgate_gateway::{Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, WebhookCache};
+use hookgate_gateway::{
+    Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, RejectionTopic, WebhookCache,
+};
 use hookgate_storage::Store;
 use prometheus_client::registry::Registry;
 use std::{future::Future, net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
@@ -52,6 +54,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
                 false,
             ),
             Command::Tail(args) => return tail(args, stop).await,
+            Command::Client(command) => return crate::client::run(command, stop).await,
             Command::Gateway(settings) => (
                 settings,
                 Some(Roles {
@@ -67,7 +70,11 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             Some(Roles { api: true, .. }) => Some(authorizer(&settings)?),
             _ => None,
         };
-        let Some(store) = unless_stopped(&stop, Store::connect(&settings.database_url)).await
+        let Some(store) = unless_stopped(
+            &stop,
+            Store::connect_with_pool(&settings.database_url, settings.database_pool),
+        )
+        .await
         else {
             return Ok(());
         };
@@ -149,6 +156,31 @@ fn kafka_config(settings: &Settings) -> KafkaConfig {
     }
 }
 
+/// The producer for `HOOKGATE_REJECTION_TOPIC`, creating the topic when missing; `None`
+/// when the setting is empty.
+fn rejection_topic(
+    settings: &Settings,
+    kafka: &KafkaConfig,
+) -> anyhow::Result<Option<RejectionTopic>> {
+    if settings.rejection_topic.is_empty() {
+        return Ok(None);
+    }
+    let config = KafkaConfig {
+        trigger_topic: settings.rejection_topic.clone(),
+        ..kafka.clone()
+    };
+    // In the background: rejection records are best effort and must not hold up start-up.
+    let creating = config.clone();
+    tokio::spawn(async move {
+        if let Err(error) = hookgate_bus::ensure_topics(&creating).await {
+            tracing::warn!(%error, topic = %creating.trigger_topic, "could not create the rejection topic");
+        }
+    });
+    let producer = Producer::new(&config)
+        .context("HOOKGATE_KAFKA_PROP_*: invalid Kafka client configuration")?;
+    Ok(Some(RejectionTopic::new(producer)))
+}
+
 fn gateway_config(settings: &Settings) -> GatewayConfig {
     GatewayConfig {
         max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
@@ -216,6 +248,12 @@ fn readiness(
     kafka: &KafkaConfig,
     replies: &hookgate_bus::ReplyRouter,
 ) -> Vec<ReadinessCheck> {
+    // New pods take no traffic until migrations (run before them) reached their version.
+    let migrated = store.clone();
+    let schema: ReadinessCheck = Arc::new(move || {
+        let store = migrated.clone();
+        Box::pin(async move { store.schema_current().await.map_err(|e| e.to_string()) })
+    });
     let store = store.clone();
     let database: ReadinessCheck = Arc::new(move || {
         let store = store.clone();
@@ -244,7 +282,7 @@ fn readiness(
             }
         })
     });
-    vec![database, topics, reading]
+    vec![database, schema, topics, reading]
 }
 
 async fn run(
@@ -285,11 +323,15 @@ async fn run(
     kafka.metrics.register(&mut registry);
     let config = gateway_config(&settings);
     let replies = hookgate_bus::ReplyRouter::start_in_background(&kafka);
-    let pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
+    let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
         .with_replies(replies.clone())
         .with_secret_store(store.clone())
         .with_deduplication(store.clone(), &kafka)
         .context("HOOKGATE_KAFKA_PROP_*: invalid Kafka client configuration")?;
+    let rejections = rejection_topic(&settings, &kafka)?;
+    if let Some(topic) = rejections.clone() {
+        pipeline = pipeline.with_rejections(topic);
+    }
     let claimed = pipeline.clone();
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
@@ -360,6 +402,9 @@ async fn run(
         tracing::warn!(%error, queued = producer.in_flight(), "kafka producer not flushed at shutdown");
     }
     claimed.flush_claimed(FLUSH_TIMEOUT).await;
+    if let Some(rejections) = rejections {
+        let _ = rejections.producer().flush(FLUSH_TIMEOUT).await;
+    }
     match failure {
         Some(error) => Err(error),
         None => {

@@ -752,3 +752,99 @@ async fn a_delivery_refused_while_the_broker_was_paused_is_published_once_on_ret
         .collect();
     assert_eq!(paused.len(), 1, "{records:?}");
 }
+
+#[tokio::test]
+async fn a_gateway_is_not_ready_until_the_schema_is_migrated() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (http_addr, admin) = (free_addr(), free_addr());
+    let topic = kafka::unique_topic("schema");
+    let env = vec![
+        ("HOOKGATE_DATABASE_URL", db.url.clone()),
+        ("HOOKGATE_KAFKA_BROKERS", kafka::brokers()),
+        ("HOOKGATE_TRIGGER_TOPIC", topic.clone()),
+        ("HOOKGATE_REPLY_TOPIC", format!("{topic}-replies")),
+        ("HOOKGATE_TOPIC_PARTITIONS", "1".into()),
+        ("HOOKGATE_HTTP_ADDR", http_addr.to_string()),
+        ("HOOKGATE_ADMIN_ADDR", admin.to_string()),
+        ("HOOKGATE_DATABASE_POOL", "2".into()),
+    ];
+    let _gateway = spawn(&["gateway"], &env);
+    // Everything else is ready (database, topics, replies); only the schema is missing.
+    let readyz = format!("http://{admin}/readyz");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        let reply = tokio::spawn({
+            let readyz = readyz.clone();
+            async move {
+                tokio::time::timeout(Duration::from_secs(2), http::get(&readyz))
+                    .await
+                    .ok()
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(reply) = reply {
+            let text = reply.text();
+            if reply.status.as_u16() == 503
+                && text.contains("schema: ")
+                && !text.contains("kafka")
+                && !text.contains("database")
+            {
+                break text;
+            }
+            assert_ne!(reply.status.as_u16(), 200, "ready without a schema");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz never named only the schema"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(body.starts_with("not ready: schema: "), "{body}");
+
+    let status = hookgate(&["migrate"], &env).status().expect("migrate");
+    assert!(status.success(), "hookgate migrate failed");
+    wait_ready(admin).await;
+}
+
+#[tokio::test]
+async fn refusals_are_counted_and_tail_shows_their_records() {
+    let db = TestDb::sqlite();
+    let topic = kafka::unique_topic("refusals");
+    let rejections = format!("{topic}-rejected");
+    let (mut env, Ports { grpc, admin, .. }) = serve_env(&db, &topic);
+    env.push(("HOOKGATE_REJECTION_TOPIC", rejections.clone()));
+    let _serve = spawn(&["serve"], &env);
+    wait_ready(admin).await;
+    let mut client = WebhookServiceClient::connect(format!("http://{grpc}"))
+        .await
+        .expect("connect api");
+    let guarded = pb::Webhook {
+        display_name: "guarded".into(),
+        basic_auth_username: "ops".into(),
+        basic_auth_password: "hunter2".into(),
+        ..Default::default()
+    };
+    let guarded = create(&mut client, guarded).await;
+    let wrong = http::post(
+        &guarded.url,
+        &[("authorization", "Basic b3BzOndyb25n")],
+        "x",
+    )
+    .await;
+    assert_eq!(wrong.status.as_u16(), 401);
+
+    let tailed = tail_one(&rejections, &env);
+    assert_eq!(tailed["headers"]["ce_type"], "io.hookgate.webhook.rejected");
+    assert_eq!(tailed["value"]["data"]["reason"], "basic_auth");
+    let metrics = http::get(&format!("http://{admin}/metrics")).await.text();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == r#"hookgate_ingress_rejected_total{reason="basic_auth"} 1"#),
+        "{metrics}"
+    );
+}

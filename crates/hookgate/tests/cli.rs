@@ -463,3 +463,64 @@ async fn an_https_server_is_trusted_through_the_ca_file() {
     std::fs::remove_file(&ca).unwrap();
     serving.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hmac_schemes_and_deduplication_are_set_from_flags() {
+    let db = TestDb::sqlite();
+    let stack = Stack::start(&db, StackOptions::default()).await;
+    let cli = Cli::new(stack.grpc_addr);
+
+    let created = cli.json(
+        &[
+            "webhooks",
+            "create",
+            "--app",
+            "demo",
+            "--display-name",
+            "custom",
+            "--hmac-header",
+            "X-Signature",
+            "--hmac-prefix",
+            "sha256=",
+            "--signing-secret-file",
+            "-",
+            "--dedup-key",
+            "header:X-Delivery",
+            "--dedup-window",
+            "2h",
+        ],
+        "s3cret\n",
+    );
+    assert_eq!(created["verification_type"], "VERIFICATION_TYPE_HMAC");
+    assert_eq!(created["hmac"]["header"], "X-Signature");
+    assert_eq!(created["hmac"]["prefix"], "sha256=");
+    assert_eq!(created["deduplication"]["enabled"], true);
+    assert_eq!(created["deduplication"]["key"], "header:X-Delivery");
+    assert_eq!(created["deduplication"]["window"], "7200s");
+    let name = text(&created["name"]).to_owned();
+
+    // The server's own validation still applies, with the field named.
+    let stderr = cli.fails(
+        &[
+            "webhooks",
+            "update",
+            &name,
+            "--hmac-header",
+            "X-Signature",
+            "--hmac-signed-content",
+            "{body}.{nonsense}",
+        ],
+        "",
+        1,
+    );
+    assert!(stderr.contains("webhook.hmac.signed_content"), "{stderr}");
+
+    let table = cli.ok(&["webhooks", "update", &name, "--deduplicate=false"], "");
+    assert!(
+        table
+            .lines()
+            .any(|line| line.starts_with("deduplication") && line.trim_end().ends_with("off")),
+        "{table}"
+    );
+    stack.stop().await;
+}

@@ -57,6 +57,95 @@ pub struct WebhookFields {
     /// Remove the Basic auth password.
     #[arg(long)]
     clear_basic_auth_password: bool,
+    #[command(flatten)]
+    hmac: HmacFlags,
+    #[command(flatten)]
+    deduplication: DeduplicationFlags,
+}
+
+/// A custom HMAC scheme (`VERIFICATION_TYPE_HMAC`); `--hmac-header` turns it on. On update
+/// the scheme is replaced whole, so give every flag it needs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HmacFlags {
+    /// The header carrying the signature; sets the verification type to `hmac`.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["provider", "verification_type"])]
+    hmac_header: Option<String>,
+    /// sha1, sha256 (default) or sha512.
+    #[arg(long, value_name = "ALGORITHM", requires = "hmac_header", value_parser = parse_hmac_algorithm)]
+    hmac_algorithm: Option<i32>,
+    /// hex (default) or base64.
+    #[arg(long, value_name = "ENCODING", requires = "hmac_header", value_parser = parse_signature_encoding)]
+    hmac_encoding: Option<i32>,
+    /// Stripped before decoding, e.g. `sha256=`.
+    #[arg(long, value_name = "PREFIX", requires = "hmac_header")]
+    hmac_prefix: Option<String>,
+    /// What is signed: a template over {body}, {timestamp}, {url}, {method}, {header:NAME}.
+    #[arg(long, value_name = "TEMPLATE", requires = "hmac_header")]
+    hmac_signed_content: Option<String>,
+    /// The header carrying the signed timestamp.
+    #[arg(long, value_name = "NAME", requires = "hmac_header")]
+    hmac_timestamp_header: Option<String>,
+    /// How old a signed timestamp may be, e.g. `5m`.
+    #[arg(long, value_name = "DURATION", requires = "hmac_header", value_parser = humantime::parse_duration)]
+    hmac_tolerance: Option<Duration>,
+}
+
+/// Deduplication of provider retries. On update the setting is replaced whole: the flags
+/// given describe all of it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DeduplicationFlags {
+    /// Publish one record per delivery (`--deduplicate=false` turns it off).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    deduplicate: Option<bool>,
+    /// Where the delivery id is: `header:NAME`, `json:/pointer` or `body`; empty = the
+    /// provider's default.
+    #[arg(long, value_name = "KEY")]
+    dedup_key: Option<String>,
+    /// How long a delivery id is remembered, e.g. `24h` (1 s to 7 days).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    dedup_window: Option<Duration>,
+}
+
+impl HmacFlags {
+    fn to_proto(&self) -> anyhow::Result<Option<pb::HmacScheme>> {
+        let Some(header) = &self.hmac_header else {
+            return Ok(None);
+        };
+        Ok(Some(pb::HmacScheme {
+            header: header.clone(),
+            algorithm: self
+                .hmac_algorithm
+                .unwrap_or(pb::HmacAlgorithm::Sha256 as i32),
+            encoding: self
+                .hmac_encoding
+                .unwrap_or(pb::SignatureEncoding::Hex as i32),
+            prefix: self.hmac_prefix.clone().unwrap_or_default(),
+            signed_content: self.hmac_signed_content.clone().unwrap_or_default(),
+            timestamp_header: self.hmac_timestamp_header.clone().unwrap_or_default(),
+            tolerance: self
+                .hmac_tolerance
+                .map(duration)
+                .transpose()
+                .context("--hmac-tolerance")?,
+        }))
+    }
+}
+
+impl DeduplicationFlags {
+    fn to_proto(&self) -> anyhow::Result<Option<pb::Deduplication>> {
+        if self.deduplicate.is_none() && self.dedup_key.is_none() && self.dedup_window.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(pb::Deduplication {
+            enabled: self.deduplicate.unwrap_or(true),
+            key: self.dedup_key.clone().unwrap_or_default(),
+            window: self
+                .dedup_window
+                .map(duration)
+                .transpose()
+                .context("--dedup-window")?,
+        }))
+    }
 }
 
 impl WebhookFields {
@@ -130,6 +219,16 @@ impl WebhookFields {
         if self.clear_basic_auth_password {
             set("basic_auth_password");
         }
+        if let Some(scheme) = self.hmac.to_proto()? {
+            webhook.verification_type = pb::VerificationType::Hmac as i32;
+            webhook.hmac = Some(scheme);
+            set("verification_type");
+            set("hmac");
+        }
+        if let Some(deduplication) = self.deduplication.to_proto()? {
+            webhook.deduplication = Some(deduplication);
+            set("deduplication");
+        }
         Ok((webhook, paths))
     }
 }
@@ -164,6 +263,30 @@ fn parse_verification_type(value: &str) -> Result<i32, String> {
             Err(format!("expected one of: {}", known.join(", ")))
         }
         Some(kind) => Ok(kind as i32),
+    }
+}
+
+/// `sha256`, `SHA-256`, `HMAC_ALGORITHM_SHA256`.
+fn parse_hmac_algorithm(value: &str) -> Result<i32, String> {
+    let name = value.trim().to_ascii_uppercase().replace('-', "");
+    let name = name.strip_prefix("HMAC_ALGORITHM_").unwrap_or(&name);
+    match pb::HmacAlgorithm::from_str_name(&format!("HMAC_ALGORITHM_{name}")) {
+        Some(pb::HmacAlgorithm::Unspecified) | None => {
+            Err("expected one of: sha1, sha256, sha512".into())
+        }
+        Some(algorithm) => Ok(algorithm as i32),
+    }
+}
+
+/// `hex`, `base64`.
+fn parse_signature_encoding(value: &str) -> Result<i32, String> {
+    let name = value.trim().to_ascii_uppercase();
+    let name = name.strip_prefix("SIGNATURE_ENCODING_").unwrap_or(&name);
+    match pb::SignatureEncoding::from_str_name(&format!("SIGNATURE_ENCODING_{name}")) {
+        Some(pb::SignatureEncoding::Unspecified) | None => {
+            Err("expected one of: hex, base64".into())
+        }
+        Some(encoding) => Ok(encoding as i32),
     }
 }
 
@@ -250,6 +373,48 @@ mod tests {
                 "signing_secret_grace"
             ]
         );
+    }
+
+    #[test]
+    fn hmac_flags_make_a_custom_scheme() {
+        let (webhook, paths) = parse(&[
+            "--hmac-header",
+            "X-Signature",
+            "--hmac-algorithm",
+            "sha512",
+            "--hmac-encoding",
+            "base64",
+            "--hmac-signed-content",
+            "{timestamp}.{body}",
+            "--hmac-timestamp-header",
+            "X-Timestamp",
+            "--hmac-tolerance",
+            "2m",
+        ]);
+        assert_eq!(webhook.verification_type, pb::VerificationType::Hmac as i32);
+        let scheme = webhook.hmac.expect("scheme");
+        assert_eq!(scheme.header, "X-Signature");
+        assert_eq!(scheme.algorithm, pb::HmacAlgorithm::Sha512 as i32);
+        assert_eq!(scheme.encoding, pb::SignatureEncoding::Base64 as i32);
+        assert_eq!(scheme.signed_content, "{timestamp}.{body}");
+        assert_eq!(scheme.tolerance.map(|d| d.seconds), Some(120));
+        assert_eq!(paths, ["verification_type", "hmac"]);
+        assert!(parse_hmac_algorithm("md5").is_err());
+    }
+
+    #[test]
+    fn deduplication_flags_replace_the_setting_whole() {
+        let (webhook, paths) = parse(&["--dedup-key", "header:X-GitHub-Delivery"]);
+        let dedup = webhook.deduplication.expect("deduplication");
+        assert!(dedup.enabled, "a key alone turns deduplication on");
+        assert_eq!(dedup.key, "header:X-GitHub-Delivery");
+        assert_eq!(paths, ["deduplication"]);
+        let (webhook, _) = parse(&["--deduplicate=false"]);
+        assert!(!webhook.deduplication.expect("deduplication").enabled);
+        let (webhook, _) = parse(&["--deduplicate", "--dedup-window", "2s"]);
+        let dedup = webhook.deduplication.expect("deduplication");
+        assert_eq!(dedup.window.map(|d| d.seconds), Some(2));
+        assert_eq!(parse(&[]).0.deduplication, None);
     }
 
     #[test]

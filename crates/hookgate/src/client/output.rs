@@ -125,6 +125,13 @@ fn webhook_rows(webhook: &pb::Webhook) -> Vec<(&'static str, String)> {
         ("disabled", yes_no(webhook.disabled).to_owned()),
         ("verification", verification(webhook.verification_type)),
         ("provider", optional(&webhook.verification_provider)),
+        (
+            "hmac scheme",
+            webhook
+                .hmac
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), hmac_scheme),
+        ),
         ("verification code", optional(&webhook.verification_code)),
         ("signing secret", set_or_not(webhook.has_signing_secret)),
         (
@@ -146,6 +153,13 @@ fn webhook_rows(webhook: &pb::Webhook) -> Vec<(&'static str, String)> {
                 .as_ref()
                 .map_or_else(|| "-".to_owned(), ToString::to_string),
         ),
+        (
+            "deduplication",
+            webhook
+                .deduplication
+                .as_ref()
+                .map_or_else(|| "off".to_owned(), deduplication),
+        ),
         ("basic auth user", optional(&webhook.basic_auth_username)),
         (
             "basic auth password",
@@ -155,6 +169,41 @@ fn webhook_rows(webhook: &pb::Webhook) -> Vec<(&'static str, String)> {
         ("updated", timestamp(webhook.update_time.as_ref())),
         ("etag", webhook.etag.clone()),
     ]
+}
+
+/// `X-Signature sha256 hex over {body}`.
+fn hmac_scheme(scheme: &pb::HmacScheme) -> String {
+    let algorithm = pb::HmacAlgorithm::try_from(scheme.algorithm)
+        .map_or("?", |a| {
+            a.as_str_name().trim_start_matches("HMAC_ALGORITHM_")
+        })
+        .to_ascii_lowercase();
+    let encoding = pb::SignatureEncoding::try_from(scheme.encoding)
+        .map_or("?", |e| {
+            e.as_str_name().trim_start_matches("SIGNATURE_ENCODING_")
+        })
+        .to_ascii_lowercase();
+    let signed = match scheme.signed_content.as_str() {
+        "" => "{body}",
+        template => template,
+    };
+    format!("{} {algorithm} {encoding} over {signed}", scheme.header)
+}
+
+/// `on, key header:X-GitHub-Delivery, window 86400s`.
+fn deduplication(setting: &pb::Deduplication) -> String {
+    if !setting.enabled {
+        return "off".to_owned();
+    }
+    let key = match setting.key.as_str() {
+        "" => "the provider's default",
+        key => key,
+    };
+    let window = setting
+        .window
+        .as_ref()
+        .map_or_else(|| "24h".to_owned(), ToString::to_string);
+    format!("on, key {key}, window {window}")
 }
 
 fn verification(value: i32) -> String {

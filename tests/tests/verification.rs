@@ -104,8 +104,8 @@ async fn list_verification_providers_serves_the_catalogue() {
     let github = providers.iter().find(|p| p.id == "github").unwrap();
     assert_eq!(github.deduplication_key, "header:X-GitHub-Delivery");
     assert!(!github.handshake);
-    // Every entry names the key its webhooks deduplicate on: a provider without a
-    // documented delivery id says `body`, as the gateway does.
+    // Every entry names its documented delivery id, or nothing (its webhooks then
+    // deduplicate on `body`).
     let key_of = |id: &str| {
         &providers
             .iter()
@@ -114,12 +114,12 @@ async fn list_verification_providers_serves_the_catalogue() {
             .deduplication_key
     };
     assert_eq!(key_of("svix"), "header:svix-id");
-    assert_eq!(key_of("facebook"), "body");
-    assert_eq!(key_of("zoom"), "body");
+    assert_eq!(key_of("facebook"), "");
+    assert_eq!(key_of("zoom"), "");
     for provider in &providers {
         let key = &provider.deduplication_key;
         assert!(
-            key == "body" || key.starts_with("header:") || key.starts_with("json:/"),
+            key.is_empty() || key.starts_with("header:") || key.starts_with("json:/"),
             "{}: {key:?}",
             provider.id
         );

@@ -90,6 +90,6 @@ pub fn provider_to_proto(provider: &hookgate_verify::Provider) -> pb::Verificati
         docs_url: provider.docs_url.into(),
         secret_description: provider.secret.into(),
         handshake: provider.has_handshake(),
-        deduplication_key: provider.deduplication_key().into(),
+        deduplication_key: provider.delivery_id_key().into(),
     }
 }

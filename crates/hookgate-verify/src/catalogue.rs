@@ -37,6 +37,12 @@ impl Provider {
         self.handshake != Handshake::None
     }
 
+    /// The provider's documented delivery id (`header:NAME`, `json:/pointer`), empty when
+    /// it documents none.
+    pub fn delivery_id_key(&self) -> &'static str {
+        self.dedup_key
+    }
+
     /// The deduplication key of this provider's webhooks when theirs is empty: its
     /// documented delivery id, or the body's hash when it documents none.
     pub fn deduplication_key(&self) -> &'static str {

@@ -104,7 +104,10 @@ impl Output {
                 provider.id.clone(),
                 provider.display_name.clone(),
                 yes_no(provider.handshake).to_owned(),
-                provider.deduplication_key.clone(),
+                match provider.deduplication_key.as_str() {
+                    "" => "body".to_owned(),
+                    key => key.to_owned(),
+                },
                 provider.secret_description.clone(),
             ]
         }));

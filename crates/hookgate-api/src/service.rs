@@ -288,6 +288,8 @@ impl WebhookService for WebhookApi {
         _request: Request<pb::ListVerificationProvidersRequest>,
     ) -> Result<Response<pb::ListVerificationProvidersResponse>, Status> {
         // Served from the verification catalogue once it exists.
-        Err(Status::unimplemented("ListVerificationProviders is not served yet"))
+        Err(Status::unimplemented(
+            "ListVerificationProviders is not served yet",
+        ))
     }
 }

@@ -16,6 +16,6 @@ pub mod trigger;
 pub mod webhook;
 
 pub use error::{Error, ErrorKind, FieldViolation};
-pub use secret::Secret;
 pub use names::{ApplicationName, WebhookName};
+pub use secret::Secret;
 pub use webhook::{VerificationType, Webhook, WebhookSpec};

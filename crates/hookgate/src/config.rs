@@ -2,6 +2,7 @@
 //! user documentation printed by `hookgate --help`.
 
 use clap::{Args, Parser, Subcommand};
+use hookgate_bus::KafkaConfig;
 use std::{net::SocketAddr, time::Duration};
 
 #[derive(Debug, Parser)]
@@ -233,6 +234,34 @@ fn parse_property(value: &str) -> Result<(String, String), String> {
             Ok((key.trim().to_owned(), value.to_owned()))
         }
         _ => Err("expected KEY=VALUE".into()),
+    }
+}
+
+impl Settings {
+    /// The Kafka client configuration: these settings plus `HOOKGATE_KAFKA_PROP_*`.
+    pub fn kafka(&self) -> KafkaConfig {
+        let mut properties = kafka_props_from_env(std::env::vars());
+        properties.extend(self.kafka_props.iter().cloned());
+        KafkaConfig {
+            brokers: self.kafka_brokers.clone(),
+            trigger_topic: self.trigger_topic.clone(),
+            reply_topic: self.reply_topic.clone(),
+            topic_partitions: self.topic_partitions,
+            topic_replication: self.topic_replication,
+            publish_timeout: self.request_timeout,
+            properties,
+        }
+    }
+
+    /// Every setting at its default (and whatever `HOOKGATE_*` variables say), as a
+    /// starting point for programs that embed hookgate.
+    pub fn defaults() -> Result<Self, clap::Error> {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        Only::try_parse_from(["hookgate"]).map(|only| only.settings)
     }
 }
 

@@ -1,12 +1,11 @@
 //! `hookgate`: turns inbound webhooks into Kafka events.
 #![forbid(unsafe_code)]
 
-mod admin;
-mod config;
 mod run;
 mod telemetry;
 
 use clap::Parser;
+use hookgate::config;
 
 fn main() -> std::process::ExitCode {
     let cli = match config::Cli::try_parse() {

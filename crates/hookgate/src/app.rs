@@ -1,0 +1,357 @@
+//! Wiring the crates into one application: storage, Kafka, the gRPC API, the ingress and
+//! the admin endpoint, each present as the process's roles ask.
+
+use crate::{
+    admin::{Admin, ReadinessCheck},
+    config::Settings,
+};
+use anyhow::{bail, Context};
+use hookgate_api::{Authorizer, WebhookApi};
+use hookgate_bus::{KafkaConfig, Producer, ReplyRouter};
+use hookgate_gateway::{
+    AlexaVerifier, Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, WebhookCache,
+};
+use hookgate_storage::Store;
+use prometheus_client::registry::Registry;
+use std::{net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
+use tokio::{net::TcpListener, sync::watch, task::JoinSet};
+
+/// How long shutdown waits for Kafka to acknowledge what is still queued.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which parts a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    pub api: bool,
+    pub gateway: bool,
+}
+
+impl Roles {
+    pub const SERVE: Self = Self {
+        api: true,
+        gateway: true,
+    };
+    pub const API: Self = Self {
+        api: true,
+        gateway: false,
+    };
+    pub const GATEWAY: Self = Self {
+        api: false,
+        gateway: true,
+    };
+}
+
+/// What an embedding program (the tests) supplies instead of what the settings say.
+#[derive(Default)]
+pub struct Overrides {
+    /// An already connected (and migrated) store instead of connecting to the database URL.
+    pub store: Option<Store>,
+    /// Already bound listeners, so a caller can use port 0 and learn the address first.
+    pub http: Option<TcpListener>,
+    pub grpc: Option<TcpListener>,
+    pub admin: Option<TcpListener>,
+    /// Checks Alexa signatures against other roots than Amazon's.
+    pub alexa: Option<AlexaVerifier>,
+    /// Leaves topic creation to the caller.
+    pub skip_topic_creation: bool,
+}
+
+/// A built application, listening but not yet serving: [`App::run`] serves it.
+pub struct App {
+    settings: Settings,
+    roles: Roles,
+    store: Store,
+    kafka: KafkaConfig,
+    producer: Producer,
+    replies: ReplyRouter,
+    pipeline: Pipeline,
+    metrics: Metrics,
+    registry: Registry,
+    config: GatewayConfig,
+    authorizer: Option<Authorizer>,
+    grpc: Option<TcpListener>,
+    http: Option<TcpListener>,
+    admin: TcpListener,
+}
+
+impl App {
+    /// Everything the settings describe, for `roles`.
+    pub async fn build(settings: Settings, roles: Roles) -> anyhow::Result<Self> {
+        Self::build_with(settings, roles, Overrides::default()).await
+    }
+
+    pub async fn build_with(
+        settings: Settings,
+        roles: Roles,
+        overrides: Overrides,
+    ) -> anyhow::Result<Self> {
+        // Refuse an open API on a public address before touching anything else.
+        let authorizer = match roles.api {
+            true => Some(authorizer(&settings)?),
+            false => None,
+        };
+        let store = match overrides.store {
+            Some(store) => store,
+            None => Store::connect(&settings.database_url)
+                .await
+                .context("HOOKGATE_DATABASE_URL: cannot connect to the database")?,
+        };
+        let kafka = settings.kafka();
+        let producer = Producer::new(&kafka)
+            .context("HOOKGATE_KAFKA_PROP_*: invalid Kafka client configuration")?;
+        if !overrides.skip_topic_creation {
+            // Not fatal: /readyz names the topic until someone creates it.
+            if let Err(error) = hookgate_bus::ensure_topics(&kafka).await {
+                tracing::warn!(
+                    %error,
+                    "could not create topics; reporting not ready until they exist"
+                );
+            }
+        }
+        let grpc = match (roles.api, overrides.grpc) {
+            (true, Some(listener)) => Some(listener),
+            (true, None) => Some(bind(settings.grpc_addr, "HOOKGATE_GRPC_ADDR").await?),
+            (false, _) => None,
+        };
+        let http = match (roles.gateway, overrides.http) {
+            (true, Some(listener)) => Some(listener),
+            (true, None) => Some(bind(settings.http_addr, "HOOKGATE_HTTP_ADDR").await?),
+            (false, _) => None,
+        };
+        let admin = match overrides.admin {
+            Some(listener) => listener,
+            None => bind(settings.admin_addr, "HOOKGATE_ADMIN_ADDR").await?,
+        };
+        let mut registry = Registry::with_prefix("hookgate");
+        let metrics = Metrics::new(&mut registry);
+        let config = gateway_config(&settings);
+        let replies = ReplyRouter::start_in_background(&kafka);
+        let mut pipeline =
+            Pipeline::new(producer.clone(), &config, metrics.clone()).with_replies(replies.clone());
+        if let Some(verifier) = overrides.alexa {
+            pipeline = pipeline.with_alexa(verifier);
+        }
+        Ok(Self {
+            settings,
+            roles,
+            store,
+            kafka,
+            producer,
+            replies,
+            pipeline,
+            metrics,
+            registry,
+            config,
+            authorizer,
+            grpc,
+            http,
+            admin,
+        })
+    }
+
+    /// Where the ingress listens, when this process runs it.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Where the gRPC API listens, when this process runs it.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.local_addr().ok()
+    }
+
+    pub fn producer(&self) -> &Producer {
+        &self.producer
+    }
+
+    pub fn replies(&self) -> &ReplyRouter {
+        &self.replies
+    }
+
+    /// Serves until `stop` is set, then drains and flushes. A server that ends on its own
+    /// sets `stop` for the others and makes this an error.
+    pub async fn run(self, stop: Arc<watch::Sender<bool>>) -> anyhow::Result<()> {
+        let Self {
+            settings,
+            roles,
+            store,
+            kafka,
+            producer,
+            replies,
+            pipeline,
+            metrics,
+            registry,
+            config,
+            authorizer,
+            grpc,
+            http,
+            admin,
+        } = self;
+        let stopped = || {
+            let mut receiver = stop.subscribe();
+            async move {
+                let _ = receiver.wait_for(|stop| *stop).await;
+            }
+        };
+        let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
+        let admin_server = Admin {
+            registry,
+            checks: readiness(&store, &producer, &kafka, &replies),
+        };
+        let admin_stop = stopped();
+        tasks.spawn(async move {
+            admin_server.serve(admin, admin_stop).await;
+            Ok(())
+        });
+        let cache = WebhookCache::new(store.clone(), config.cache_ttl);
+        if let (Some(listener), Some(authorizer)) = (grpc, authorizer) {
+            let api = WebhookApi::new(store.clone(), settings.public_url.clone(), authorizer)
+                .with_tester(pipeline.clone())
+                .with_gateway_cache(cache.clone());
+            let api_stop = stopped();
+            tasks.spawn(async move {
+                hookgate_api::serve(listener, api, api_stop)
+                    .await
+                    .context("the gRPC server failed")
+            });
+        }
+        if let Some(listener) = http {
+            let gateway = Arc::new(Gateway {
+                cache,
+                pipeline,
+                config,
+                metrics,
+            });
+            let gateway_stop = stopped();
+            tasks.spawn(async move {
+                hookgate_gateway::serve(listener, gateway, gateway_stop).await;
+                Ok(())
+            });
+        }
+        tracing::info!(
+            grpc = roles.api.then(|| settings.grpc_addr.to_string()),
+            http = roles.gateway.then(|| settings.http_addr.to_string()),
+            admin = %settings.admin_addr,
+            public_url = %settings.public_url,
+            "hookgate listening"
+        );
+        let failure = supervise(tasks, &stop).await;
+        // Requests were answered, or cut off when the drain timed out; a record still queued
+        // now may yet land or time out. Either way no caller was told it was stored, so this
+        // is worth a warning, not a failed exit.
+        if let Err(error) = producer.flush(FLUSH_TIMEOUT).await {
+            tracing::warn!(%error, queued = producer.in_flight(), "kafka producer not flushed at shutdown");
+        }
+        match failure {
+            Some(error) => Err(error),
+            None => {
+                tracing::info!("stopped");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Waits for every server. One that ends before shutdown was asked for takes the others
+/// down with it, so an orchestrator restarts the process instead of it running half-alive.
+async fn supervise(
+    mut tasks: JoinSet<anyhow::Result<()>>,
+    stop: &watch::Sender<bool>,
+) -> Option<anyhow::Error> {
+    let mut failure = None;
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined
+            .map_err(anyhow::Error::from)
+            .and_then(|served| served);
+        let unasked = !*stop.borrow();
+        if let Err(error) = outcome {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "a server failed; shutting down"
+            );
+            failure.get_or_insert(error);
+        } else if unasked {
+            failure.get_or_insert_with(|| anyhow::anyhow!("a server stopped unexpectedly"));
+        }
+        stop.send_replace(true);
+    }
+    failure
+}
+
+async fn bind(addr: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("{setting}: cannot listen on {addr}"))
+}
+
+fn authorizer(settings: &Settings) -> anyhow::Result<Authorizer> {
+    let authorizer = Authorizer::parse(&settings.api_tokens).context("HOOKGATE_API_TOKENS")?;
+    if authorizer.is_open() {
+        if !settings.grpc_addr.ip().is_loopback() {
+            bail!(
+                "HOOKGATE_API_TOKENS: no API tokens are configured, so the API would be open; refusing to listen on non-loopback {}",
+                settings.grpc_addr
+            );
+        }
+        tracing::warn!(
+            addr = %settings.grpc_addr,
+            "no api tokens configured: the grpc api is open to every local caller; set HOOKGATE_API_TOKENS"
+        );
+    }
+    Ok(authorizer)
+}
+
+fn gateway_config(settings: &Settings) -> GatewayConfig {
+    GatewayConfig {
+        max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
+        max_header_bytes: usize::try_from(settings.max_header_bytes).unwrap_or(usize::MAX),
+        header_read_timeout: settings.header_timeout,
+        body_read_timeout: settings.body_timeout,
+        rate_limit: RateLimit {
+            requests: NonZeroU32::new(settings.rate_limit_requests).unwrap_or(NonZeroU32::MIN),
+            window: settings.rate_limit_window,
+        },
+        cache_ttl: settings.cache_ttl,
+        trusted_proxy_hops: usize::from(settings.trusted_proxy_hops),
+        drain_timeout: settings.shutdown_timeout,
+        ..GatewayConfig::new(settings.public_url.clone())
+    }
+}
+
+fn readiness(
+    store: &Store,
+    producer: &Producer,
+    kafka: &KafkaConfig,
+    replies: &ReplyRouter,
+) -> Vec<ReadinessCheck> {
+    let store = store.clone();
+    let database: ReadinessCheck = Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move { store.ping().await.map_err(|e| format!("database: {e}")) })
+    });
+    let producer = producer.clone();
+    let kafka = kafka.clone();
+    let topics: ReadinessCheck = Arc::new(move || {
+        let producer = producer.clone();
+        let kafka = kafka.clone();
+        Box::pin(async move {
+            hookgate_bus::topics_ready(&producer, &kafka)
+                .await
+                .map_err(|e| format!("kafka: {e}"))
+        })
+    });
+    let replies = replies.clone();
+    let reading: ReadinessCheck = Arc::new(move || {
+        let reading = replies.is_reading();
+        Box::pin(async move {
+            match reading {
+                true => Ok(()),
+                false => Err("kafka: the reply topic is not being read yet".to_owned()),
+            }
+        })
+    });
+    vec![database, topics, reading]
+}

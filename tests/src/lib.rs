@@ -6,6 +6,7 @@ pub mod db;
 pub mod grpc;
 pub mod http;
 pub mod kafka;
+pub mod proxy;
 pub mod stack;
 
 pub use db::{for_each_backend, TestDb};

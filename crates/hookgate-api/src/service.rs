@@ -3,7 +3,7 @@
 use crate::test_request;
 use crate::{auth::Authorizer, convert::to_proto, mask, page_token, status::to_status};
 use hookgate_domain::{ApplicationName, Error, Webhook, WebhookName};
-use hookgate_gateway::{Pipeline, WebhookCache};
+use hookgate_gateway::{Pipeline, WebhookSnapshot};
 use hookgate_proto::v1::{self as pb, webhook_service_server::WebhookService};
 use hookgate_storage::Store;
 use tonic::{Request, Response, Status};
@@ -18,7 +18,7 @@ pub struct WebhookApi {
     public_url: String,
     authorizer: Authorizer,
     tester: Option<Pipeline>,
-    gateway_cache: Option<WebhookCache>,
+    gateway: Option<WebhookSnapshot>,
 }
 
 impl WebhookApi {
@@ -28,20 +28,24 @@ impl WebhookApi {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             authorizer,
             tester: None,
-            gateway_cache: None,
+            gateway: None,
         }
     }
 
-    /// Makes writes visible at once to a gateway in this process that reads through `cache`
-    /// (other processes see them within the cache's TTL).
-    pub fn with_gateway_cache(mut self, cache: WebhookCache) -> Self {
-        self.gateway_cache = Some(cache);
+    /// Makes writes visible to a gateway in this process before they are answered (other
+    /// processes read them from the change log within their sync interval).
+    pub fn with_gateway_snapshot(mut self, snapshot: WebhookSnapshot) -> Self {
+        self.gateway = Some(snapshot);
         self
     }
 
-    async fn forget_cached(&self, token: &str) {
-        if let Some(cache) = &self.gateway_cache {
-            cache.forget(token).await;
+    /// Brings this process's gateway up to date after a committed write. A failure only
+    /// delays the change until the next scheduled refresh.
+    async fn refresh_gateway(&self) {
+        if let Some(snapshot) = &self.gateway {
+            if let Err(error) = snapshot.refresh().await {
+                tracing::warn!(%error, "gateway snapshot not refreshed after a write");
+            }
         }
     }
 
@@ -93,6 +97,7 @@ impl WebhookApi {
         let spec = mask::spec_from(message, "webhook")?;
         spec.validate("webhook")?;
         let webhook = self.store.create(&parent.application_id, spec).await?;
+        self.refresh_gateway().await;
         tracing::info!(webhook = %webhook.name, "webhook created");
         Ok(self.reply(&webhook))
     }
@@ -155,7 +160,7 @@ impl WebhookApi {
         mask::write_fields(&mut spec, message, &paths, "webhook")?;
         spec.validate("webhook")?;
         let updated = self.store.update(&current, spec).await?;
-        self.forget_cached(&current.token).await;
+        self.refresh_gateway().await;
         tracing::info!(webhook = %updated.name, fields = ?paths, "webhook updated");
         Ok(updated)
     }
@@ -169,7 +174,7 @@ impl WebhookApi {
             let current = self.load(&request, &message.name, "name").await?;
             current.check_etag(&message.etag)?;
             self.store.delete(&current).await?;
-            self.forget_cached(&current.token).await;
+            self.refresh_gateway().await;
             tracing::info!(webhook = %current.name, "webhook deleted");
             Ok(())
         })
@@ -186,7 +191,7 @@ impl WebhookApi {
             Error::Unimplemented("TestWebhook needs a Kafka producer in this process".into())
         })?;
         let ingress = test_request::to_ingress(request.get_ref(), &webhook.url(&self.public_url))?;
-        let outcome = pipeline.test(&webhook, &ingress).await;
+        let outcome = pipeline.test(&webhook, ingress).await;
         tracing::info!(webhook = %webhook.name, status = outcome.response.status().as_u16(), "webhook tested");
         Ok(Response::new(test_request::to_reply(outcome)))
     }
@@ -198,7 +203,7 @@ impl WebhookApi {
         let rotated = last_write_wins("", || async {
             let current = self.load(&request, &request.get_ref().name, "name").await?;
             let rotated = self.store.rotate_token(&current).await?;
-            self.forget_cached(&current.token).await;
+            self.refresh_gateway().await;
             Ok(rotated)
         })
         .await?;

@@ -1,7 +1,10 @@
 //! One request's way from "the webhook is known" to "the caller has an answer", shared by
 //! the HTTP server and the `TestWebhook` RPC.
 
-use crate::{limiter::Limiter, response, AlexaVerifier, GatewayConfig, Metrics};
+use crate::{
+    limiter::{Budget, Limiter},
+    response, AlexaVerifier, GatewayConfig, Metrics,
+};
 use bytes::Bytes;
 use chrono::Utc;
 use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
@@ -14,7 +17,8 @@ use hookgate_domain::{
     Error, VerificationType, Webhook,
 };
 use http::Response;
-use std::{net::IpAddr, time::Instant};
+use std::{net::IpAddr, sync::Arc, time::Instant};
+use tokio::sync::Semaphore;
 
 /// A request as the pipeline needs it: already read, already bounded.
 pub struct IngressRequest {
@@ -62,6 +66,8 @@ pub struct Pipeline {
     producer: Producer,
     replies: Option<ReplyRouter>,
     limiter: Limiter,
+    /// One permit per request allowed to wait for a workflow reply at once.
+    waiting: Arc<Semaphore>,
     max_body_bytes: usize,
     alexa: Option<AlexaVerifier>,
     metrics: Metrics,
@@ -73,6 +79,7 @@ impl Pipeline {
             producer,
             replies: None,
             limiter: Limiter::new(config.rate_limit),
+            waiting: Arc::new(Semaphore::new(config.max_waiting_requests)),
             max_body_bytes: config.max_body_bytes,
             alexa: AlexaVerifier::amazon()
                 .inspect_err(|error| {
@@ -95,13 +102,30 @@ impl Pipeline {
         self
     }
 
-    /// Spends one request of the webhook's budget; called before the body is read. A
-    /// disabled webhook publishes nothing and answers 200 whatever the rate.
-    pub fn admit(&self, webhook: &Webhook) -> Result<(), Error> {
+    /// Whether the webhook has budget left for a request whose standing is not known yet;
+    /// called before the body is read, spends nothing. A disabled webhook publishes
+    /// nothing and answers 200 whatever the rate.
+    pub fn has_room(&self, webhook: &Webhook) -> Result<(), Error> {
         if webhook.spec.disabled {
             return Ok(());
         }
-        self.limiter.admit(&webhook.name.webhook_id)
+        self.limiter.has_room(&webhook.name.webhook_id)
+    }
+
+    /// Answers a request refused before it proved it comes from the sender: it spends the
+    /// webhook's budget for such requests (429 once that is gone), never the sender's.
+    pub fn reject(&self, webhook: &Webhook, error: &Error) -> Response<Bytes> {
+        self.refuse(webhook, error).response
+    }
+
+    fn refuse(&self, webhook: &Webhook, error: &Error) -> Outcome {
+        match self
+            .limiter
+            .spend(&webhook.name.webhook_id, Budget::Rejected)
+        {
+            Ok(()) => Outcome::error(error, webhook),
+            Err(limited) => Outcome::error(&limited, webhook),
+        }
     }
 
     async fn verify_signature(
@@ -128,19 +152,21 @@ impl Pipeline {
 
     /// The `TestWebhook` path: the budget and the body limit, then everything but
     /// handshakes.
-    pub async fn test(&self, webhook: &Webhook, request: &IngressRequest) -> Outcome {
-        if let Err(error) = self.admit(webhook) {
+    pub async fn test(&self, webhook: &Webhook, request: IngressRequest) -> Outcome {
+        if let Err(error) = self.has_room(webhook) {
             return Outcome::error(&error, webhook);
         }
         if request.body.len() > self.max_body_bytes {
             let limit = self.max_body_bytes;
-            return Outcome::error(&Error::PayloadTooLarge { limit }, webhook);
+            return self.refuse(webhook, &Error::PayloadTooLarge { limit });
         }
         self.handle(webhook, request, true).await
     }
 
     /// Answers `request`. `test` requests skip handshakes and are marked `"test": true`.
-    pub async fn handle(&self, webhook: &Webhook, request: &IngressRequest, test: bool) -> Outcome {
+    /// The request is dropped once its record is published, so a request waiting for a
+    /// workflow reply holds no body.
+    pub async fn handle(&self, webhook: &Webhook, request: IngressRequest, test: bool) -> Outcome {
         let spec = &webhook.spec;
         if spec.disabled {
             return Outcome::reply(Reply {
@@ -154,12 +180,15 @@ impl Pipeline {
             .get(http::header::AUTHORIZATION)
             .map(|v| v.as_bytes());
         if let Err(error) = ingress::check_basic_auth(spec, authorization) {
-            return Outcome::error(&error, webhook);
+            return self.refuse(webhook, &error);
         }
         if !test {
             let query = ingress::parse_query(request.query.as_deref());
             if let Some(reply) = ingress::query_handshake(spec, &request.method, &query) {
-                return Outcome::reply(reply);
+                return match self.spend(webhook) {
+                    Ok(()) => Outcome::reply(reply),
+                    Err(error) => Outcome::error(&error, webhook),
+                };
             }
         }
         let signed = SignedRequest {
@@ -173,9 +202,12 @@ impl Pipeline {
             Ok(verified) => verified,
             Err(error) => {
                 tracing::info!(webhook = %webhook.name, %error, "signature rejected");
-                return Outcome::error(&error, webhook);
+                return self.refuse(webhook, &error);
             }
         };
+        if let Err(error) = self.spend(webhook) {
+            return Outcome::error(&error, webhook);
+        }
         if !test {
             if let Some(reply) = ingress::slack_handshake(spec, &request.body) {
                 return Outcome::reply(reply);
@@ -184,6 +216,17 @@ impl Pipeline {
         // Fitbit always answers 204, so there is no workflow reply to wait for.
         let waits = spec.wait_for_reply && spec.verification_type != VerificationType::Fitbit;
         let reply_id = waits.then(token::new_event_id);
+        let permit = match waits {
+            true => match self.waiting.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    let error =
+                        Error::Unavailable("too many requests are waiting for replies".into());
+                    return Outcome::error(&error, webhook);
+                }
+            },
+            false => None,
+        };
         // Registered before publishing, so a workflow that answers at once is not missed.
         let pending = match (&reply_id, &self.replies) {
             (Some(id), Some(router)) => match router.register(id) {
@@ -201,20 +244,27 @@ impl Pipeline {
             (None, _) => None,
         };
         let published = match self
-            .publish(webhook, request, test, verified, reply_id)
+            .publish(webhook, &request, test, verified, reply_id)
             .await
         {
             Ok(published) => published,
             Err(error) => return Outcome::error(&error, webhook),
         };
+        drop(request);
         let response = match pending {
             None => response::from_reply(ingress::success_reply(spec)),
             Some(pending) => self.await_reply(webhook, pending).await,
         };
+        drop(permit);
         Outcome {
             response,
             published: Some(published),
         }
+    }
+
+    /// Spends one request of the sender's budget.
+    fn spend(&self, webhook: &Webhook) -> Result<(), Error> {
+        self.limiter.spend(&webhook.name.webhook_id, Budget::Sender)
     }
 
     async fn await_reply(&self, webhook: &Webhook, pending: PendingReply) -> Response<Bytes> {

@@ -1,6 +1,6 @@
 //! The HTTP/1.1 server: header and body limits, routing to a webhook, reading the body.
 
-use crate::{cache::WebhookCache, response, GatewayConfig, IngressRequest, Metrics, Pipeline};
+use crate::{response, GatewayConfig, IngressRequest, Metrics, Pipeline, WebhookSnapshot};
 use bytes::Bytes;
 use hookgate_domain::Error;
 use http::{header, Request, Response};
@@ -34,7 +34,7 @@ fn head_size<B>(request: &Request<B>) -> usize {
 
 /// Everything a request needs. Shared by all connections.
 pub struct Gateway {
-    pub cache: WebhookCache,
+    pub webhooks: WebhookSnapshot,
     pub pipeline: Pipeline,
     pub config: GatewayConfig,
     pub metrics: Metrics,
@@ -65,7 +65,7 @@ impl Gateway {
             Some(slash) => (&rest[..slash], rest[slash..].to_owned()),
             None => (rest, "/".to_owned()),
         };
-        let webhook = match self.cache.get(token).await {
+        let webhook = match self.webhooks.get(token) {
             Ok(Some(webhook)) => webhook,
             Ok(None) => return not_found(),
             Err(error) => {
@@ -73,7 +73,7 @@ impl Gateway {
                 return response::from_error(&error, false);
             }
         };
-        if let Err(error) = self.pipeline.admit(&webhook) {
+        if let Err(error) = self.pipeline.has_room(&webhook) {
             return response::from_error(&error, false);
         }
         let limit = self.config.max_body_bytes;
@@ -83,7 +83,9 @@ impl Gateway {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|length| length > limit as u64) {
-            return response::from_error(&Error::PayloadTooLarge { limit }, false);
+            return self
+                .pipeline
+                .reject(&webhook, &Error::PayloadTooLarge { limit });
         }
         let (parts, body) = request.into_parts();
         let body = match tokio::time::timeout(
@@ -94,19 +96,21 @@ impl Gateway {
         {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(error)) if error.is::<LengthLimitError>() => {
-                return response::from_error(&Error::PayloadTooLarge { limit }, false)
+                return self
+                    .pipeline
+                    .reject(&webhook, &Error::PayloadTooLarge { limit })
             }
             Ok(Err(error)) => {
                 tracing::debug!(%error, "request body unreadable");
-                return response::from_error(
+                return self.pipeline.reject(
+                    &webhook,
                     &Error::invalid("body", "request body could not be read"),
-                    false,
                 );
             }
             Err(_) => {
-                return response::from_error(
+                return self.pipeline.reject(
+                    &webhook,
                     &Error::RequestTimeout("request body not received in time".into()),
-                    false,
                 )
             }
         };
@@ -133,7 +137,7 @@ impl Gateway {
         );
         crate::trace::continue_trace(&span, &ingress.headers);
         self.pipeline
-            .handle(&webhook, &ingress, false)
+            .handle(&webhook, ingress, false)
             .instrument(span)
             .await
             .response

@@ -2,9 +2,11 @@
 //! errors become domain errors here and nowhere else.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod change;
 mod entity;
 mod error;
 pub mod migration;
 mod store;
 
-pub use store::{Page, Store};
+pub use change::Change;
+pub use store::{Page, Store, CHANGE_RETENTION, DEFAULT_POOL_SIZE};

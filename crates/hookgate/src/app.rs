@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use hookgate_api::{Authorizer, WebhookApi};
 use hookgate_bus::{KafkaConfig, Producer, ReplyRouter};
 use hookgate_gateway::{
-    AlexaVerifier, Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, WebhookCache,
+    AlexaVerifier, Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, WebhookSnapshot,
 };
 use hookgate_storage::Store;
 use prometheus_client::registry::Registry;
@@ -69,6 +69,7 @@ pub struct App {
     registry: Registry,
     config: GatewayConfig,
     authorizer: Option<Authorizer>,
+    snapshot: Option<WebhookSnapshot>,
     grpc: Option<TcpListener>,
     http: Option<TcpListener>,
     admin: TcpListener,
@@ -92,7 +93,7 @@ impl App {
         };
         let store = match overrides.store {
             Some(store) => store,
-            None => Store::connect(&settings.database_url)
+            None => Store::connect_pooled(&settings.database_url, settings.database_pool)
                 .await
                 .context("HOOKGATE_DATABASE_URL: cannot connect to the database")?,
         };
@@ -131,6 +132,7 @@ impl App {
         if let Some(verifier) = overrides.alexa {
             pipeline = pipeline.with_alexa(verifier);
         }
+        let snapshot = roles.gateway.then(|| WebhookSnapshot::new(store.clone()));
         Ok(Self {
             settings,
             roles,
@@ -143,6 +145,7 @@ impl App {
             registry,
             config,
             authorizer,
+            snapshot,
             grpc,
             http,
             admin,
@@ -186,6 +189,7 @@ impl App {
             registry,
             config,
             authorizer,
+            snapshot,
             grpc,
             http,
             admin,
@@ -199,18 +203,22 @@ impl App {
         let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
         let admin_server = Admin {
             registry,
-            checks: readiness(&store, &producer, &kafka, &replies),
+            checks: readiness(&store, snapshot.as_ref(), &producer, &kafka, &replies),
         };
         let admin_stop = stopped();
         tasks.spawn(async move {
             admin_server.serve(admin, admin_stop).await;
             Ok(())
         });
-        let cache = WebhookCache::new(store.clone(), config.cache_ttl);
+        if let Some(snapshot) = &snapshot {
+            snapshot.spawn_sync(config.sync_interval);
+        }
         if let (Some(listener), Some(authorizer)) = (grpc, authorizer) {
-            let api = WebhookApi::new(store.clone(), settings.public_url.clone(), authorizer)
-                .with_tester(pipeline.clone())
-                .with_gateway_cache(cache.clone());
+            let mut api = WebhookApi::new(store.clone(), settings.public_url.clone(), authorizer)
+                .with_tester(pipeline.clone());
+            if let Some(snapshot) = &snapshot {
+                api = api.with_gateway_snapshot(snapshot.clone());
+            }
             let api_stop = stopped();
             tasks.spawn(async move {
                 hookgate_api::serve(listener, api, api_stop)
@@ -218,9 +226,9 @@ impl App {
                     .context("the gRPC server failed")
             });
         }
-        if let Some(listener) = http {
+        if let (Some(listener), Some(webhooks)) = (http, snapshot) {
             let gateway = Arc::new(Gateway {
-                cache,
+                webhooks,
                 pipeline,
                 config,
                 metrics,
@@ -314,23 +322,36 @@ fn gateway_config(settings: &Settings) -> GatewayConfig {
             requests: NonZeroU32::new(settings.rate_limit_requests).unwrap_or(NonZeroU32::MIN),
             window: settings.rate_limit_window,
         },
-        cache_ttl: settings.cache_ttl,
+        sync_interval: settings.sync_interval,
         trusted_proxy_hops: usize::from(settings.trusted_proxy_hops),
         drain_timeout: settings.shutdown_timeout,
         ..GatewayConfig::new(settings.public_url.clone())
     }
 }
 
+/// A database that does not answer this fast is reported as down.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
 fn readiness(
     store: &Store,
+    snapshot: Option<&WebhookSnapshot>,
     producer: &Producer,
     kafka: &KafkaConfig,
     replies: &ReplyRouter,
 ) -> Vec<ReadinessCheck> {
     let store = store.clone();
+    let snapshot = snapshot.cloned();
     let database: ReadinessCheck = Arc::new(move || {
         let store = store.clone();
-        Box::pin(async move { store.ping().await.map_err(|e| format!("database: {e}")) })
+        let snapshot = snapshot.clone();
+        Box::pin(async move {
+            match tokio::time::timeout(PING_TIMEOUT, store.ping()).await {
+                Err(_) => return Err(format!("database: no answer within {PING_TIMEOUT:?}")),
+                Ok(Err(e)) => return Err(format!("database: {e}")),
+                Ok(Ok(())) => {}
+            }
+            snapshot.map_or(Ok(()), |snapshot| snapshot.health())
+        })
     });
     let producer = producer.clone();
     let kafka = kafka.clone();

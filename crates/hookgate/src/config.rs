@@ -55,6 +55,11 @@ pub struct Settings {
     )]
     pub database_url: String,
 
+    /// Database connections each process opens at most. Gateways need one or two: requests
+    /// are served from memory.
+    #[arg(long, env = "HOOKGATE_DATABASE_POOL", value_name = "HOOKGATE_DATABASE_POOL", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool: u32,
+
     /// gRPC listen address.
     #[arg(
         long,
@@ -168,9 +173,10 @@ pub struct Settings {
     #[arg(long, env = "HOOKGATE_TRUSTED_PROXY_HOPS", value_name = "HOOKGATE_TRUSTED_PROXY_HOPS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=16))]
     pub trusted_proxy_hops: u8,
 
-    /// How long the gateway reuses a webhook lookup; changes reach every gateway within it.
-    #[arg(long, env = "HOOKGATE_CACHE_TTL", value_name = "HOOKGATE_CACHE_TTL", default_value = "1s", value_parser = parse_duration)]
-    pub cache_ttl: Duration,
+    /// How often a gateway reads the database's change log into its in-memory snapshot of
+    /// every webhook; changes made through any `api` process show within about this time.
+    #[arg(long, env = "HOOKGATE_SYNC_INTERVAL", value_name = "HOOKGATE_SYNC_INTERVAL", default_value = "500ms", value_parser = parse_duration)]
+    pub sync_interval: Duration,
 
     /// On SIGTERM, how long in-flight requests may still run (a request waiting for a workflow
     /// reply can need up to its reply_timeout).

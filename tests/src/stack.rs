@@ -29,6 +29,8 @@ pub struct StackOptions {
     pub body_read_timeout: Duration,
     /// Checks Alexa signatures against a test CA instead of Amazon's chains.
     pub alexa: Option<hookgate_gateway::AlexaVerifier>,
+    /// Requests that may wait for a workflow reply at once.
+    pub max_waiting_requests: u32,
     /// Reach the database through this URL (e.g. a proxy) instead of the test database's.
     pub database_url: Option<String>,
 }
@@ -48,6 +50,7 @@ impl Default for StackOptions {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             alexa: None,
+            max_waiting_requests: 10_000,
             database_url: None,
         }
     }
@@ -100,6 +103,7 @@ impl Stack {
             body_timeout: options.body_read_timeout,
             rate_limit_requests: options.rate_limit.requests.get(),
             rate_limit_window: options.rate_limit.window,
+            max_waiting_requests: options.max_waiting_requests,
             ..Settings::defaults().expect("default settings")
         };
         let overrides = Overrides {

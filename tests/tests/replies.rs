@@ -1,9 +1,19 @@
 //! `wait_for_reply`: the request is held until a workflow answers on the reply topic.
 
+use bytes::Bytes;
+use hookgate_bus::{KafkaConfig, Producer, ReplyRouter};
+use hookgate_domain::WebhookSpec;
+use hookgate_gateway::{GatewayConfig, IngressRequest, Metrics, Pipeline};
 use hookgate_proto::v1 as pb;
 use hookgate_tests::{http, kafka, Stack, StackOptions, TestDb};
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 async fn reply(topic: &str, value: Value) {
     kafka::produce_json(topic, &value).await;
@@ -90,4 +100,148 @@ async fn no_reply_in_time_is_504() {
         record.value["data"]["replyId"].is_string(),
         "the trigger was published before waiting"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_requests_beyond_the_cap_get_503_and_publish_nothing() {
+    let db = TestDb::sqlite();
+    let options = StackOptions {
+        max_waiting_requests: 1,
+        ..Default::default()
+    };
+    let stack = Stack::start(&db, options).await;
+    let hook = stack.create("acme", waiting(10)).await;
+    let reader = stack.reader();
+    let url = hook.url.clone();
+    let first = tokio::spawn(async move { http::post(&url, &[], "first").await });
+    let reply_id = reader.one().value["data"]["replyId"]
+        .as_str()
+        .expect("replyId")
+        .to_owned();
+
+    let refused = http::post(&hook.url, &[], "second").await;
+    assert_eq!(refused.status.as_u16(), 503, "{}", refused.text());
+    assert!(refused.header("retry-after").is_some());
+    reader.assert_none(Duration::from_secs(1));
+
+    reply(
+        &stack.reply_topic(),
+        json!({"replyId": reply_id, "statusCode": 200, "body": "done"}),
+    )
+    .await;
+    let answered = tokio::time::timeout(Duration::from_secs(10), first)
+        .await
+        .expect("answered")
+        .unwrap();
+    assert_eq!(answered.status.as_u16(), 200);
+    // The slot is free again.
+    let url = hook.url.clone();
+    let third = tokio::spawn(async move { http::post(&url, &[], "third").await });
+    let reply_id = reader.one().value["data"]["replyId"]
+        .as_str()
+        .expect("replyId")
+        .to_owned();
+    reply(
+        &stack.reply_topic(),
+        json!({"replyId": reply_id, "statusCode": 202}),
+    )
+    .await;
+    let answered = tokio::time::timeout(Duration::from_secs(10), third)
+        .await
+        .expect("answered")
+        .unwrap();
+    assert_eq!(answered.status.as_u16(), 202);
+}
+
+/// A body that says when it has been dropped.
+struct TrackedBody {
+    bytes: Vec<u8>,
+    dropped: Arc<AtomicBool>,
+}
+
+impl AsRef<[u8]> for TrackedBody {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for TrackedBody {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_request_does_not_keep_its_body() {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let webhook = store
+        .create(
+            "acme",
+            WebhookSpec {
+                display_name: "waits".into(),
+                wait_for_reply: true,
+                reply_timeout: Duration::from_secs(10),
+                ..WebhookSpec::default()
+            },
+        )
+        .await
+        .unwrap();
+    let topic = kafka::unique_topic("bodies");
+    let config = KafkaConfig {
+        trigger_topic: topic.clone(),
+        reply_topic: format!("{topic}-replies"),
+        topic_partitions: 1,
+        ..KafkaConfig::local(kafka::brokers())
+    };
+    hookgate_bus::ensure_topics(&config).await.unwrap();
+    let replies = ReplyRouter::start(&config).await.unwrap();
+    let metrics = Metrics::new(&mut prometheus_client::registry::Registry::default());
+    let pipeline = Pipeline::new(
+        Producer::new(&config).unwrap(),
+        &GatewayConfig::new("http://hooks.example.test"),
+        metrics,
+    )
+    .with_replies(replies);
+
+    let dropped = Arc::new(AtomicBool::new(false));
+    let body = Bytes::from_owner(TrackedBody {
+        bytes: vec![b'x'; 100_000],
+        dropped: dropped.clone(),
+    });
+    let request = IngressRequest {
+        method: ::http::Method::POST,
+        path: "/".into(),
+        query: None,
+        headers: ::http::HeaderMap::new(),
+        body,
+        remote_address: None,
+        url: webhook.url("http://hooks.example.test"),
+    };
+    let handling = tokio::spawn(async move { pipeline.handle(&webhook, request, false).await });
+    let reader = kafka::Reader::new(&kafka::brokers(), &topic);
+    let record = tokio::task::spawn_blocking(move || reader.one())
+        .await
+        .unwrap();
+    let reply_id = record.value["data"]["replyId"].as_str().unwrap().to_owned();
+    // Published, not yet answered: the body must already be gone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while !dropped.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!handling.is_finished(), "still waiting for the reply");
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the body is held while waiting for the reply"
+    );
+    reply(
+        &format!("{topic}-replies"),
+        json!({"replyId": reply_id, "statusCode": 200, "body": "ok"}),
+    )
+    .await;
+    let outcome = tokio::time::timeout(Duration::from_secs(10), handling)
+        .await
+        .expect("answered")
+        .unwrap();
+    assert_eq!(outcome.response.status().as_u16(), 200);
 }

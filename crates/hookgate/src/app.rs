@@ -324,6 +324,7 @@ fn gateway_config(settings: &Settings) -> GatewayConfig {
         },
         sync_interval: settings.sync_interval,
         trusted_proxy_hops: usize::from(settings.trusted_proxy_hops),
+        max_waiting_requests: usize::try_from(settings.max_waiting_requests).unwrap_or(usize::MAX),
         drain_timeout: settings.shutdown_timeout,
         ..GatewayConfig::new(settings.public_url.clone())
     }

@@ -168,6 +168,11 @@ pub struct Settings {
     #[arg(long, env = "HOOKGATE_RATE_LIMIT_WINDOW", value_name = "HOOKGATE_RATE_LIMIT_WINDOW", default_value = "10s", value_parser = parse_duration)]
     pub rate_limit_window: Duration,
 
+    /// Requests each process holds at once while they wait for a workflow reply
+    /// (`wait_for_reply`); beyond it they get 503 with Retry-After and nothing is published.
+    #[arg(long, env = "HOOKGATE_MAX_WAITING_REQUESTS", value_name = "HOOKGATE_MAX_WAITING_REQUESTS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_waiting_requests: u32,
+
     /// Proxies (load balancers, ingress controllers) in front of the gateway: `remoteAddress`
     /// is the `X-Forwarded-For` entry that many places from the right. 0 uses the peer address.
     #[arg(long, env = "HOOKGATE_TRUSTED_PROXY_HOPS", value_name = "HOOKGATE_TRUSTED_PROXY_HOPS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=16))]

@@ -88,7 +88,8 @@ impl Stack {
             database_url: options
                 .database_url
                 .clone()
-                .unwrap_or_else(|| db.url.clone()),
+                .unwrap_or_else(|| db.url.clone())
+                .into(),
             grpc_addr,
             http_addr,
             admin_addr,

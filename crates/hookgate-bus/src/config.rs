@@ -1,11 +1,12 @@
 //! Connection settings shared by the producer and the admin client.
 
+use hookgate_domain::Secret;
 use rdkafka::ClientConfig;
 use std::time::Duration;
 
-/// How hookgate talks to Kafka. Its `Debug` shows property names, not values, which may
-/// be SASL passwords.
-#[derive(Clone)]
+/// How hookgate talks to Kafka. Property values may be SASL passwords: their `Debug` is
+/// redacted.
+#[derive(Debug, Clone)]
 pub struct KafkaConfig {
     /// Bootstrap servers, `host:port,host:port`.
     pub brokers: String,
@@ -21,22 +22,7 @@ pub struct KafkaConfig {
     /// request is answered 503. A full local queue may add up to half of it before that.
     pub publish_timeout: Duration,
     /// Extra librdkafka properties (SASL, TLS, …), applied last so they win.
-    pub properties: Vec<(String, String)>,
-}
-
-impl std::fmt::Debug for KafkaConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let property_names: Vec<&str> = self.properties.iter().map(|(k, _)| k.as_str()).collect();
-        f.debug_struct("KafkaConfig")
-            .field("brokers", &self.brokers)
-            .field("trigger_topic", &self.trigger_topic)
-            .field("reply_topic", &self.reply_topic)
-            .field("topic_partitions", &self.topic_partitions)
-            .field("topic_replication", &self.topic_replication)
-            .field("publish_timeout", &self.publish_timeout)
-            .field("properties", &property_names)
-            .finish()
-    }
+    pub properties: Vec<(String, Secret)>,
 }
 
 impl KafkaConfig {
@@ -60,7 +46,7 @@ impl KafkaConfig {
             config.set(*key, value);
         }
         for (key, value) in &self.properties {
-            config.set(key, value);
+            config.set(key, value.expose());
         }
         config
     }

@@ -93,7 +93,7 @@ impl App {
         };
         let store = match overrides.store {
             Some(store) => store,
-            None => Store::connect_pooled(&settings.database_url, settings.database_pool)
+            None => Store::connect_pooled(settings.database_url.expose(), settings.database_pool)
                 .await
                 .context("HOOKGATE_DATABASE_URL: cannot connect to the database")?,
         };
@@ -296,7 +296,8 @@ async fn bind(addr: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
 }
 
 fn authorizer(settings: &Settings) -> anyhow::Result<Authorizer> {
-    let authorizer = Authorizer::parse(&settings.api_tokens).context("HOOKGATE_API_TOKENS")?;
+    let authorizer =
+        Authorizer::parse(settings.api_tokens.expose()).context("HOOKGATE_API_TOKENS")?;
     if authorizer.is_open() {
         if !settings.grpc_addr.ip().is_loopback() {
             bail!(

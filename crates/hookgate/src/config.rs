@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use hookgate_bus::KafkaConfig;
+use hookgate_domain::Secret;
 use std::{net::SocketAddr, time::Duration};
 
 #[derive(Debug, Parser)]
@@ -53,7 +54,7 @@ pub struct Settings {
         // A PostgreSQL URL may hold a password.
         hide_env_values = true
     )]
-    pub database_url: String,
+    pub database_url: Secret,
 
     /// Database connections each process opens at most. Gateways need one or two: requests
     /// are served from memory.
@@ -100,7 +101,7 @@ pub struct Settings {
         default_value = "",
         hide_env_values = true
     )]
-    pub api_tokens: String,
+    pub api_tokens: Secret,
 
     /// Kafka bootstrap servers.
     #[arg(
@@ -131,7 +132,7 @@ pub struct Settings {
     /// `HOOKGATE_KAFKA_PROP_<key>=<value>`, e.g. `HOOKGATE_KAFKA_PROP_security.protocol=SASL_SSL`
     /// or `HOOKGATE_KAFKA_PROP_SECURITY_PROTOCOL=SASL_SSL` (upper case: `_` becomes `.`).
     #[arg(long = "kafka-prop", value_name = "KEY=VALUE", value_parser = parse_property)]
-    pub kafka_props: Vec<(String, String)>,
+    pub kafka_props: Vec<(String, Secret)>,
 
     /// Deadline for Kafka to acknowledge a trigger record; past it the request gets 503.
     #[arg(long, env = "HOOKGATE_REQUEST_TIMEOUT", value_name = "HOOKGATE_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
@@ -239,10 +240,10 @@ fn parse_topic(value: &str) -> Result<String, String> {
     }
 }
 
-fn parse_property(value: &str) -> Result<(String, String), String> {
+fn parse_property(value: &str) -> Result<(String, Secret), String> {
     match value.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
-            Ok((key.trim().to_owned(), value.to_owned()))
+            Ok((key.trim().to_owned(), Secret::from(value)))
         }
         _ => Err("expected KEY=VALUE".into()),
     }
@@ -277,7 +278,7 @@ impl Settings {
 }
 
 /// `HOOKGATE_KAFKA_PROP_*` variables as librdkafka properties.
-pub fn kafka_props_from_env(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+pub fn kafka_props_from_env(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, Secret)> {
     vars.filter_map(|(name, value)| {
         let key = name.strip_prefix("HOOKGATE_KAFKA_PROP_")?;
         if key.is_empty() {
@@ -289,7 +290,7 @@ pub fn kafka_props_from_env(vars: impl Iterator<Item = (String, String)>) -> Vec
         } else {
             key.to_ascii_lowercase().replace('_', ".")
         };
-        Some((key, value))
+        Some((key, Secret::new(value)))
     })
     .collect()
 }
@@ -310,8 +311,8 @@ mod tests {
         assert_eq!(
             kafka_props_from_env(vars),
             vec![
-                ("security.protocol".to_owned(), "SASL_SSL".to_owned()),
-                ("sasl.mechanisms".to_owned(), "PLAIN".to_owned())
+                ("security.protocol".to_owned(), Secret::from("SASL_SSL")),
+                ("sasl.mechanisms".to_owned(), Secret::from("PLAIN"))
             ]
         );
     }
@@ -332,7 +333,7 @@ mod tests {
         };
         assert_eq!(
             settings.kafka_props,
-            vec![("linger.ms".to_owned(), "5".to_owned())]
+            vec![("linger.ms".to_owned(), Secret::from("5"))]
         );
         assert_eq!(settings.rate_limit_window, Duration::from_secs(60));
         let err =
@@ -340,5 +341,28 @@ mod tests {
         assert!(err.to_string().contains("HOOKGATE_TRIGGER_TOPIC"), "{err}");
         assert!(Cli::try_parse_from(["hookgate", "serve", "--max-header-bytes", "10"]).is_err());
         assert!(Cli::try_parse_from(["hookgate", "serve", "--public-url", "ftp://x"]).is_err());
+    }
+
+    #[test]
+    fn settings_never_print_a_secret() {
+        let cli = Cli::try_parse_from([
+            "hookgate",
+            "serve",
+            "--database-url",
+            "postgres://hookgate:db-password-1@db.internal/hookgate",
+            "--api-tokens",
+            "api-token-0123456789=*",
+            "--kafka-prop",
+            "sasl.password=kafka-password-2",
+        ])
+        .unwrap();
+        let Command::Serve(settings) = cli.command else {
+            panic!("not serve")
+        };
+        let printed = format!("{settings:?} {:?}", settings.kafka());
+        for secret in ["db-password-1", "api-token-0123456789", "kafka-password-2"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("sasl.password"), "{printed}");
     }
 }

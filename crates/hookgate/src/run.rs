@@ -43,7 +43,8 @@ async fn start(
 ) -> anyhow::Result<()> {
     let mut overrides = hookgate::Overrides::default();
     if migrate {
-        let Some(store) = unless_stopped(&stop, Store::connect(&settings.database_url)).await
+        let Some(store) =
+            unless_stopped(&stop, Store::connect(settings.database_url.expose())).await
         else {
             return Ok(());
         };

@@ -290,6 +290,13 @@ async fn twilio_gets_empty_twiml_after_a_valid_signature() {
     );
 }
 
+/// `X-Hub-Signature-256` of `body`.
+fn github_signature(secret: &str, body: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 #[tokio::test]
 async fn github_signatures_are_checked() {
     let (stack, _db) = stack().await;
@@ -304,9 +311,7 @@ async fn github_signatures_are_checked() {
         )
         .await;
     let body = r#"{"action":"opened"}"#;
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"gh-secret").unwrap();
-    mac.update(body.as_bytes());
-    let good = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let good = github_signature("gh-secret", body);
     let json_type = ("content-type", "application/json");
     let forged = http::post(
         &hook.url,
@@ -464,16 +469,19 @@ async fn bodies_over_the_limit_get_413_and_publish_nothing() {
     );
 }
 
-#[tokio::test]
-async fn rate_limit_answers_429_with_retry_after() {
-    let options = StackOptions {
+fn three_a_minute() -> StackOptions {
+    StackOptions {
         rate_limit: hookgate_gateway::RateLimit {
             requests: NonZeroU32::new(3).unwrap(),
             window: Duration::from_secs(60),
         },
         ..Default::default()
-    };
-    let (stack, _db) = stack_with(options).await;
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after() {
+    let (stack, _db) = stack_with(three_a_minute()).await;
     let hook = stack.create("acme", webhook("limited")).await;
     let other = stack.create("acme", webhook("other")).await;
     for _ in 0..3 {
@@ -492,14 +500,7 @@ async fn rate_limit_answers_429_with_retry_after() {
 /// into 429s by them.
 #[tokio::test]
 async fn failed_credentials_and_signatures_do_not_spend_the_senders_budget() {
-    let options = StackOptions {
-        rate_limit: hookgate_gateway::RateLimit {
-            requests: NonZeroU32::new(3).unwrap(),
-            window: Duration::from_secs(60),
-        },
-        ..Default::default()
-    };
-    let (stack, _db) = stack_with(options).await;
+    let (stack, _db) = stack_with(three_a_minute()).await;
     let hook = stack
         .create(
             "acme",
@@ -513,9 +514,7 @@ async fn failed_credentials_and_signatures_do_not_spend_the_senders_budget() {
         )
         .await;
     let body = r#"{"action":"opened"}"#;
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"gh-secret").unwrap();
-    mac.update(body.as_bytes());
-    let good = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let good = github_signature("gh-secret", body);
     let right = format!("Basic {}", B64.encode("user:pass"));
     let wrong = format!("Basic {}", B64.encode("user:nope"));
     let send = |authorization: &str, signature: &str| {

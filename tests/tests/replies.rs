@@ -5,7 +5,10 @@ use hookgate_bus::{KafkaConfig, Producer, ReplyRouter};
 use hookgate_domain::WebhookSpec;
 use hookgate_gateway::{GatewayConfig, IngressRequest, Metrics, Pipeline};
 use hookgate_proto::v1 as pb;
-use hookgate_tests::{http, kafka, Stack, StackOptions, TestDb};
+use hookgate_tests::{
+    http::{self, HttpReply},
+    kafka, Stack, StackOptions, TestDb,
+};
 use serde_json::{json, Value};
 use std::{
     sync::{
@@ -14,6 +17,7 @@ use std::{
     },
     time::Duration,
 };
+use tokio::task::JoinHandle;
 
 async fn reply(topic: &str, value: Value) {
     kafka::produce_json(topic, &value).await;
@@ -70,10 +74,7 @@ async fn the_first_workflow_reply_answers_the_request() {
         json!({"replyId": reply_id, "statusCode": 202, "body": "second"}),
     )
     .await;
-    let answer = tokio::time::timeout(Duration::from_secs(10), request)
-        .await
-        .expect("answered")
-        .unwrap();
+    let answer = answer_of(request).await;
     assert_eq!(answer.status.as_u16(), 201);
     assert_eq!(answer.text(), "a,b\n1,2");
     assert_eq!(answer.header("content-type"), Some("text/csv"));
@@ -102,6 +103,23 @@ async fn no_reply_in_time_is_504() {
     );
 }
 
+/// Posts to `url` in the background; returns the request and the `replyId` its record
+/// carries once published.
+async fn held(url: &str, reader: &kafka::Reader) -> (JoinHandle<HttpReply>, String) {
+    let url = url.to_owned();
+    let request = tokio::spawn(async move { http::post(&url, &[], "held").await });
+    let record = reader.one();
+    let reply_id = record.value["data"]["replyId"].as_str().expect("replyId");
+    (request, reply_id.to_owned())
+}
+
+async fn answer_of(request: JoinHandle<HttpReply>) -> HttpReply {
+    tokio::time::timeout(Duration::from_secs(10), request)
+        .await
+        .expect("answered")
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_requests_beyond_the_cap_get_503_and_publish_nothing() {
     let db = TestDb::sqlite();
@@ -112,45 +130,27 @@ async fn waiting_requests_beyond_the_cap_get_503_and_publish_nothing() {
     let stack = Stack::start(&db, options).await;
     let hook = stack.create("acme", waiting(10)).await;
     let reader = stack.reader();
-    let url = hook.url.clone();
-    let first = tokio::spawn(async move { http::post(&url, &[], "first").await });
-    let reply_id = reader.one().value["data"]["replyId"]
-        .as_str()
-        .expect("replyId")
-        .to_owned();
+    let (first, reply_id) = held(&hook.url, &reader).await;
 
     let refused = http::post(&hook.url, &[], "second").await;
     assert_eq!(refused.status.as_u16(), 503, "{}", refused.text());
     assert!(refused.header("retry-after").is_some());
     reader.assert_none(Duration::from_secs(1));
 
+    // Once the first is answered, the slot is free again.
     reply(
         &stack.reply_topic(),
-        json!({"replyId": reply_id, "statusCode": 200, "body": "done"}),
+        json!({"replyId": reply_id, "statusCode": 200}),
     )
     .await;
-    let answered = tokio::time::timeout(Duration::from_secs(10), first)
-        .await
-        .expect("answered")
-        .unwrap();
-    assert_eq!(answered.status.as_u16(), 200);
-    // The slot is free again.
-    let url = hook.url.clone();
-    let third = tokio::spawn(async move { http::post(&url, &[], "third").await });
-    let reply_id = reader.one().value["data"]["replyId"]
-        .as_str()
-        .expect("replyId")
-        .to_owned();
+    assert_eq!(answer_of(first).await.status.as_u16(), 200);
+    let (third, reply_id) = held(&hook.url, &reader).await;
     reply(
         &stack.reply_topic(),
         json!({"replyId": reply_id, "statusCode": 202}),
     )
     .await;
-    let answered = tokio::time::timeout(Duration::from_secs(10), third)
-        .await
-        .expect("answered")
-        .unwrap();
-    assert_eq!(answered.status.as_u16(), 202);
+    assert_eq!(answer_of(third).await.status.as_u16(), 202);
 }
 
 /// A body that says when it has been dropped.

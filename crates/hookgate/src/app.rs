@@ -177,23 +177,6 @@ impl App {
     /// Serves until `stop` is set, then drains and flushes. A server that ends on its own
     /// sets `stop` for the others and makes this an error.
     pub async fn run(self, stop: Arc<watch::Sender<bool>>) -> anyhow::Result<()> {
-        let Self {
-            settings,
-            roles,
-            store,
-            kafka,
-            producer,
-            replies,
-            pipeline,
-            metrics,
-            registry,
-            config,
-            authorizer,
-            snapshot,
-            grpc,
-            http,
-            admin,
-        } = self;
         let stopped = || {
             let mut receiver = stop.subscribe();
             async move {
@@ -202,21 +185,31 @@ impl App {
         };
         let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
         let admin_server = Admin {
-            registry,
-            checks: readiness(&store, snapshot.as_ref(), &producer, &kafka, &replies),
+            registry: self.registry,
+            checks: readiness(
+                &self.store,
+                self.snapshot.as_ref(),
+                &self.producer,
+                &self.kafka,
+                &self.replies,
+            ),
         };
         let admin_stop = stopped();
         tasks.spawn(async move {
-            admin_server.serve(admin, admin_stop).await;
+            admin_server.serve(self.admin, admin_stop).await;
             Ok(())
         });
-        if let Some(snapshot) = &snapshot {
-            snapshot.spawn_sync(config.sync_interval);
+        if let Some(snapshot) = &self.snapshot {
+            snapshot.spawn_sync(self.config.sync_interval);
         }
-        if let (Some(listener), Some(authorizer)) = (grpc, authorizer) {
-            let mut api = WebhookApi::new(store.clone(), settings.public_url.clone(), authorizer)
-                .with_tester(pipeline.clone());
-            if let Some(snapshot) = &snapshot {
+        if let (Some(listener), Some(authorizer)) = (self.grpc, self.authorizer) {
+            let mut api = WebhookApi::new(
+                self.store.clone(),
+                self.settings.public_url.clone(),
+                authorizer,
+            )
+            .with_tester(self.pipeline.clone());
+            if let Some(snapshot) = &self.snapshot {
                 api = api.with_gateway_snapshot(snapshot.clone());
             }
             let api_stop = stopped();
@@ -226,12 +219,12 @@ impl App {
                     .context("the gRPC server failed")
             });
         }
-        if let (Some(listener), Some(webhooks)) = (http, snapshot) {
+        if let (Some(listener), Some(webhooks)) = (self.http, self.snapshot) {
             let gateway = Arc::new(Gateway {
                 webhooks,
-                pipeline,
-                config,
-                metrics,
+                pipeline: self.pipeline,
+                config: self.config,
+                metrics: self.metrics,
             });
             let gateway_stop = stopped();
             tasks.spawn(async move {
@@ -240,18 +233,18 @@ impl App {
             });
         }
         tracing::info!(
-            grpc = roles.api.then(|| settings.grpc_addr.to_string()),
-            http = roles.gateway.then(|| settings.http_addr.to_string()),
-            admin = %settings.admin_addr,
-            public_url = %settings.public_url,
+            grpc = self.roles.api.then(|| self.settings.grpc_addr.to_string()),
+            http = self.roles.gateway.then(|| self.settings.http_addr.to_string()),
+            admin = %self.settings.admin_addr,
+            public_url = %self.settings.public_url,
             "hookgate listening"
         );
         let failure = supervise(tasks, &stop).await;
         // Requests were answered, or cut off when the drain timed out; a record still queued
         // now may yet land or time out. Either way no caller was told it was stored, so this
         // is worth a warning, not a failed exit.
-        if let Err(error) = producer.flush(FLUSH_TIMEOUT).await {
-            tracing::warn!(%error, queued = producer.in_flight(), "kafka producer not flushed at shutdown");
+        if let Err(error) = self.producer.flush(FLUSH_TIMEOUT).await {
+            tracing::warn!(%error, queued = self.producer.in_flight(), "kafka producer not flushed at shutdown");
         }
         match failure {
             Some(error) => Err(error),

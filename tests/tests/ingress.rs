@@ -720,7 +720,7 @@ async fn json_bodies_reach_kafka_exactly_as_sent() {
     );
 }
 
-/// Other processes see writes within the cache TTL (`processes.rs`); this one at once.
+/// Other processes see writes within the sync interval (`processes.rs`); this one at once.
 #[tokio::test]
 async fn writes_reach_a_gateway_in_the_same_process_at_once() {
     let (stack, _db) = stack().await;

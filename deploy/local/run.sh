@@ -12,10 +12,9 @@ cat <<'HELP'
 hookgate is starting: gRPC 127.0.0.1:50051, ingress http://127.0.0.1:8080, admin http://127.0.0.1:9090
 
 In another shell:
-  # create a webhook (grpcurl needs no proto files: reflection is on)
-  grpcurl -plaintext -d '{"parent":"applications/demo","webhook":{"display_name":"demo"}}' \
-    127.0.0.1:50051 hookgate.v1.WebhookService/CreateWebhook
-  # send it a request, using the "url" from the answer
+  # create a webhook
+  target/release/hookgate webhooks create --app demo --display-name demo
+  # send it a request, using the "url" row of the answer
   curl -H 'content-type: application/json' -d '{"hello":"world"}' http://127.0.0.1:8080/webhooks/<token>
   # watch the trigger records arrive
   target/release/hookgate tail

@@ -60,7 +60,7 @@ async fn fill(store: &Store, url: &str, count: usize) {
             WebhookSpec {
                 display_name: "template".into(),
                 verification_type: VerificationType::Github,
-                signing_secret: Some(hex_secret()),
+                signing_secret: Some(hex_secret().into()),
                 ..WebhookSpec::default()
             },
         )

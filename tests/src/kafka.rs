@@ -24,8 +24,13 @@ pub fn unique_topic(prefix: &str) -> String {
 
 /// Publishes `value` to `topic`, as a workflow engine replying would.
 pub async fn produce_json(topic: &str, value: &serde_json::Value) {
+    produce_json_to(&brokers(), topic, value).await;
+}
+
+/// [`produce_json`] to another broker than the shared one.
+pub async fn produce_json_to(brokers: &str, topic: &str, value: &serde_json::Value) {
     let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+        .set("bootstrap.servers", brokers)
         .create()
         .expect("producer");
     producer
@@ -35,6 +40,25 @@ pub async fn produce_json(topic: &str, value: &serde_json::Value) {
         )
         .await
         .expect("record published");
+}
+
+/// Creates `topic` (one partition) on the shared broker.
+pub async fn create_topic(topic: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .expect("admin client");
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .expect("create topic");
+    for result in results {
+        result.expect("topic created");
+    }
 }
 
 /// One record as a consumer sees it.

@@ -8,6 +8,7 @@ pub mod http;
 pub mod kafka;
 pub mod proxy;
 pub mod stack;
+pub mod tansu;
 
 pub use db::{for_each_backend, TestDb};
 pub use grpc::ApiServer;

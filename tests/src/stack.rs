@@ -6,6 +6,7 @@ use hookgate_bus::{Producer, ReplyRouter};
 use hookgate_gateway::RateLimit;
 use hookgate_proto::v1::{self as pb, webhook_service_client::WebhookServiceClient};
 use hookgate_storage::Store;
+use prometheus_client::registry::Registry;
 use std::{
     net::SocketAddr,
     num::NonZeroU32,
@@ -24,6 +25,8 @@ pub struct StackOptions {
     pub topic: String,
     pub rate_limit: RateLimit,
     pub max_body_bytes: usize,
+    /// `HOOKGATE_MAX_RECORD_BYTES`.
+    pub max_record_bytes: usize,
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
@@ -33,6 +36,8 @@ pub struct StackOptions {
     pub max_waiting_requests: u32,
     /// Reach the database through this URL (e.g. a proxy) instead of the test database's.
     pub database_url: Option<String>,
+    /// `HOOKGATE_REJECTION_TOPIC`, created by the stack.
+    pub rejection_topic: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -46,12 +51,14 @@ impl Default for StackOptions {
                 window: Duration::from_secs(1),
             },
             max_body_bytes: 262_144,
+            max_record_bytes: 1_000_000,
             request_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             alexa: None,
             max_waiting_requests: 10_000,
             database_url: None,
+            rejection_topic: None,
         }
     }
 }
@@ -62,6 +69,7 @@ pub struct Stack {
     pub admin_addr: SocketAddr,
     pub options: StackOptions,
     pub producer: Producer,
+    registry: Arc<Registry>,
     stop: Arc<watch::Sender<bool>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -105,8 +113,20 @@ impl Stack {
             rate_limit_requests: options.rate_limit.requests.get(),
             rate_limit_window: options.rate_limit.window,
             max_waiting_requests: options.max_waiting_requests,
+            max_record_bytes: options.max_record_bytes as u64,
+            rejection_topic: options.rejection_topic.clone().unwrap_or_default(),
             ..Settings::defaults().expect("default settings")
         };
+        if let Some(topic) = &options.rejection_topic {
+            // Before the first refusal, so none is lost to a topic still being created.
+            let rejections = hookgate_bus::KafkaConfig {
+                trigger_topic: topic.clone(),
+                ..settings.kafka()
+            };
+            hookgate_bus::ensure_topics(&rejections)
+                .await
+                .expect("create the rejection topic");
+        }
         let overrides = Overrides {
             store: Some(store),
             http: Some(http),
@@ -122,6 +142,7 @@ impl Stack {
             wait_until_reading(app.replies()).await;
         }
         let producer = app.producer().clone();
+        let registry = app.registry();
         let stop = Arc::new(watch::channel(false).0);
         let tasks = vec![tokio::spawn({
             let stop = stop.clone();
@@ -133,6 +154,7 @@ impl Stack {
             admin_addr,
             options,
             producer,
+            registry,
             stop,
             tasks,
         }
@@ -158,6 +180,13 @@ impl Stack {
             .await
             .expect("create webhook")
             .into_inner()
+    }
+
+    /// `/metrics` as the binary would serve it.
+    pub fn metrics_text(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("metrics");
+        out
     }
 
     pub fn reply_topic(&self) -> String {

@@ -3,15 +3,13 @@
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use chrono::Utc;
-use hookgate_domain::{
-    alexa::{verify_chain, AlexaClaim, SIGNING_CERT_NAME},
-    Error,
-};
+use hookgate_domain::Error;
 use hookgate_proto::v1::{self as pb, VerificationType};
 use hookgate_tests::{
     alexa::{Issued, CERT_URL},
     http, Stack, StackOptions, TestDb,
 };
+use hookgate_verify::alexa::{verify_chain, AlexaClaim, SIGNING_CERT_NAME};
 use std::time::Duration;
 
 fn verdict(issued: &Issued, chain: &str, signature: Vec<u8>, body: &[u8]) -> String {

@@ -178,7 +178,14 @@ async fn a_database_outage_does_not_stop_known_webhooks() {
     ] {
         start(&proxy);
         let reason = readyz_until(&stack, 503).await;
-        assert!(reason.contains("database"), "{outage}: {reason}");
+        assert!(reason.contains("[-]database failed"), "{outage}: {reason}");
+        // What a gateway's probe asks: everything but the database, which it does without.
+        let gateway_probe = format!("http://{}/readyz?exclude=database", stack.admin_addr);
+        let probed = http::get(&gateway_probe).await;
+        assert_eq!(probed.status, 200, "{outage}: {}", probed.text());
+        for line in ["[+]database excluded: ok", "[+]snapshot ok", "[+]kafka ok"] {
+            assert!(probed.text().contains(line), "{outage}: {}", probed.text());
+        }
         let unseen = direct.create("acme", spec(200)).await.unwrap();
         for body in ["during 1", "during 2", "during 3"] {
             let reply = http::post(&known_hook.url, &[], body).await;

@@ -1,6 +1,9 @@
 //! One storage suite, run unchanged against SQLite and PostgreSQL.
 
-use hookgate_domain::{Error, VerificationType, WebhookName, WebhookSpec};
+use hookgate_domain::{
+    Error, HmacAlgorithm, HmacScheme, PreviousSecret, SignatureEncoding, VerificationType,
+    WebhookName, WebhookSpec,
+};
 use hookgate_tests::for_each_backend;
 use std::time::Duration;
 
@@ -26,7 +29,21 @@ async fn round_trips_every_field() {
             wait_for_reply: true,
             reply_timeout: Duration::from_millis(1500),
             basic_auth_username: "user".into(),
-            basic_auth_password_digest: Some("ab".repeat(32)),
+            basic_auth_password_digest: Some("ab".repeat(32).into()),
+            verification_provider: "zoom".into(),
+            hmac: Some(HmacScheme {
+                header: "X-Sig".into(),
+                algorithm: HmacAlgorithm::Sha512,
+                encoding: SignatureEncoding::Base64,
+                prefix: "v1=".into(),
+                signed_content: "{timestamp}.{body}".into(),
+                timestamp_header: "X-Ts".into(),
+                tolerance: Duration::from_secs(90),
+            }),
+            previous_secret: Some(PreviousSecret {
+                secret: "old-secret".into(),
+                expire_time: chrono::DateTime::from_timestamp(1_900_000_000, 123_000).unwrap(),
+            }),
         };
         let created = store.create("acme", full).await.unwrap();
         assert_eq!(
@@ -46,6 +63,28 @@ async fn round_trips_every_field() {
                 .unwrap(),
             None
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_handshake_secret_is_kept_only_when_none_is_set() {
+    for_each_backend(|db| async move {
+        let store = db.store().await;
+        let created = store.create("acme", spec("asana")).await.unwrap();
+        assert!(store
+            .keep_signing_secret(&created, "from-asana".into())
+            .await
+            .unwrap());
+        let kept = store.get(&created.name).await.unwrap();
+        assert_eq!(kept.spec.signing_secret, Some("from-asana".into()));
+        assert_eq!(kept.revision, created.revision + 1, "{}", db.backend);
+        assert!(!store
+            .keep_signing_secret(&created, "another".into())
+            .await
+            .unwrap());
+        let again = store.get(&created.name).await.unwrap();
+        assert_eq!(again.spec.signing_secret, Some("from-asana".into()));
     })
     .await;
 }

@@ -1,7 +1,7 @@
 //! Between `hookgate.v1.Webhook` messages and domain webhooks.
 
 use chrono::{DateTime, Utc};
-use hookgate_domain::Webhook;
+use hookgate_domain::{HmacAlgorithm, HmacScheme, SignatureEncoding, Webhook};
 use hookgate_proto::v1 as pb;
 use prost_types::{Duration as PbDuration, Timestamp};
 
@@ -28,7 +28,7 @@ pub fn to_proto(webhook: &Webhook, public_url: &str) -> pb::Webhook {
         description: spec.description.clone(),
         disabled: spec.disabled,
         verification_type: spec.verification_type.as_proto(),
-        verification_code: spec.verification_code.clone(),
+        verification_code: spec.verification_code.expose().clone(),
         signing_secret: String::new(),
         response_code: i32::from(spec.response_code),
         wait_for_reply: spec.wait_for_reply,
@@ -41,5 +41,46 @@ pub fn to_proto(webhook: &Webhook, public_url: &str) -> pb::Webhook {
         etag: webhook.etag(),
         has_signing_secret: spec.signing_secret.is_some(),
         has_basic_auth_password: spec.basic_auth_password_digest.is_some(),
+        verification_provider: spec.verification_provider.clone(),
+        hmac: spec.hmac.as_ref().map(hmac_to_proto),
+        signing_secret_grace: None,
+        previous_secret_expire_time: spec
+            .previous_secret
+            .as_ref()
+            .filter(|previous| previous.expire_time > Utc::now())
+            .map(|previous| timestamp(previous.expire_time)),
+    }
+}
+
+fn hmac_to_proto(scheme: &HmacScheme) -> pb::HmacScheme {
+    pb::HmacScheme {
+        header: scheme.header.clone(),
+        algorithm: match scheme.algorithm {
+            HmacAlgorithm::Sha1 => pb::HmacAlgorithm::Sha1,
+            HmacAlgorithm::Sha256 => pb::HmacAlgorithm::Sha256,
+            HmacAlgorithm::Sha512 => pb::HmacAlgorithm::Sha512,
+        }
+        .into(),
+        encoding: match scheme.encoding {
+            SignatureEncoding::Hex => pb::SignatureEncoding::Hex,
+            SignatureEncoding::Base64 => pb::SignatureEncoding::Base64,
+        }
+        .into(),
+        prefix: scheme.prefix.clone(),
+        signed_content: scheme.signed_content.clone(),
+        timestamp_header: scheme.timestamp_header.clone(),
+        tolerance: Some(duration(scheme.tolerance)),
+    }
+}
+
+/// A catalogue entry as `ListVerificationProviders` shows it.
+pub fn provider_to_proto(provider: &hookgate_verify::Provider) -> pb::VerificationProvider {
+    pb::VerificationProvider {
+        id: provider.id.into(),
+        display_name: provider.display_name.into(),
+        docs_url: provider.docs_url.into(),
+        secret_description: provider.secret.into(),
+        handshake: provider.has_handshake(),
+        deduplication_key: provider.dedup_key.into(),
     }
 }

@@ -12,6 +12,6 @@ mod status;
 mod test_request;
 
 pub use auth::{Authorizer, ParseTokensError};
-pub use server::{serve, ServeError};
+pub use server::{serve, serve_with_drain, ServeError, DEFAULT_DRAIN};
 pub use service::WebhookApi;
 pub use status::to_status;

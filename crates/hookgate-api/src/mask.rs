@@ -1,14 +1,16 @@
 //! Writing a `Webhook` message onto a spec, field by field, as an update mask says.
 
 use hookgate_domain::{
-    secret::password_digest, webhook::DEFAULT_REPLY_TIMEOUT, Error, FieldViolation,
-    VerificationType, WebhookSpec,
+    webhook::{DEFAULT_REPLY_TIMEOUT, DEFAULT_SECRET_GRACE, DEFAULT_TOLERANCE, MAX_SECRET_GRACE},
+    Error, FieldViolation, HmacAlgorithm, HmacScheme, SignatureEncoding, VerificationType,
+    WebhookSpec,
 };
 use hookgate_proto::v1 as pb;
+use hookgate_verify::password_digest;
 use std::time::Duration;
 
 /// Every field a client may write, by its proto name.
-pub const WRITABLE: [&str; 11] = [
+pub const WRITABLE: [&str; 14] = [
     "display_name",
     "description",
     "disabled",
@@ -20,12 +22,20 @@ pub const WRITABLE: [&str; 11] = [
     "reply_timeout",
     "basic_auth_username",
     "basic_auth_password",
+    "verification_provider",
+    "hmac",
+    // Read with `signing_secret`: how long the secret it replaces keeps verifying.
+    "signing_secret_grace",
 ];
 
 /// Written but never returned.
-const INPUT_ONLY: [&str; 2] = ["signing_secret", "basic_auth_password"];
+const INPUT_ONLY: [&str; 3] = [
+    "signing_secret",
+    "basic_auth_password",
+    "signing_secret_grace",
+];
 
-const OUTPUT_ONLY: [&str; 7] = [
+const OUTPUT_ONLY: [&str; 8] = [
     "name",
     "url",
     "create_time",
@@ -33,6 +43,7 @@ const OUTPUT_ONLY: [&str; 7] = [
     "etag",
     "has_signing_secret",
     "has_basic_auth_password",
+    "previous_secret_expire_time",
 ];
 
 /// A spec built from every field of `message`, for create.
@@ -102,6 +113,9 @@ fn is_populated(message: &pb::Webhook, path: &str) -> bool {
         "reply_timeout" => message.reply_timeout.is_some(),
         "basic_auth_username" => !message.basic_auth_username.is_empty(),
         "basic_auth_password" => !message.basic_auth_password.is_empty(),
+        "verification_provider" => !message.verification_provider.is_empty(),
+        "hmac" => message.hmac.is_some(),
+        "signing_secret_grace" => message.signing_secret_grace.is_some(),
         _ => false,
     }
 }
@@ -129,8 +143,32 @@ pub fn write_fields(
                     message.verification_type
                 )),
             },
-            "verification_code" => spec.verification_code = message.verification_code.clone(),
-            "signing_secret" => spec.signing_secret = non_empty(&message.signing_secret),
+            "verification_code" => {
+                spec.verification_code = message.verification_code.as_str().into()
+            }
+            "signing_secret" => match secret_grace(message.signing_secret_grace.as_ref()) {
+                Some(grace) => spec.rotate_signing_secret(
+                    non_empty(&message.signing_secret).map(Into::into),
+                    grace,
+                    chrono::Utc::now(),
+                ),
+                None => violations.push(grace_violation(prefix)),
+            },
+            // Checked here only when no secret is written with it, so it is reported once.
+            "signing_secret_grace"
+                if secret_grace(message.signing_secret_grace.as_ref()).is_none()
+                    && !paths.contains(&"signing_secret") =>
+            {
+                violations.push(grace_violation(prefix));
+            }
+            "verification_provider" => {
+                spec.verification_provider = message.verification_provider.trim().to_owned()
+            }
+            "hmac" => match message.hmac.as_ref().map(|h| hmac_scheme(h, prefix)) {
+                None => spec.hmac = None,
+                Some(Ok(scheme)) => spec.hmac = Some(scheme),
+                Some(Err(mut bad)) => violations.append(&mut bad),
+            },
             "response_code" => match u16::try_from(message.response_code) {
                 Ok(code) => spec.response_code = code,
                 Err(_) => bad(format!(
@@ -158,6 +196,87 @@ pub fn write_fields(
     }
 }
 
+fn grace_violation(prefix: &str) -> FieldViolation {
+    FieldViolation::new(
+        format!("{prefix}.signing_secret_grace"),
+        "must be a duration from 0 to 7 days",
+    )
+}
+
+/// Unset means the default 24 h; zero drops the replaced secret at once.
+fn secret_grace(value: Option<&prost_types::Duration>) -> Option<Duration> {
+    let Some(value) = value else {
+        return Some(DEFAULT_SECRET_GRACE);
+    };
+    let grace = positive_duration(value)?;
+    (grace <= MAX_SECRET_GRACE).then_some(grace)
+}
+
+fn positive_duration(value: &prost_types::Duration) -> Option<Duration> {
+    if value.seconds < 0 || value.nanos < 0 || value.nanos >= 1_000_000_000 {
+        return None;
+    }
+    Some(Duration::new(
+        u64::try_from(value.seconds).ok()?,
+        u32::try_from(value.nanos).ok()?,
+    ))
+}
+
+/// The message's scheme; enum and duration problems name `{prefix}.hmac.{field}`. The
+/// scheme's own rules are the verification crate's, checked with the rest of the webhook.
+fn hmac_scheme(message: &pb::HmacScheme, prefix: &str) -> Result<HmacScheme, Vec<FieldViolation>> {
+    let mut violations = Vec::new();
+    let mut bad = |field: &str, description: String| {
+        violations.push(FieldViolation::new(
+            format!("{prefix}.hmac.{field}"),
+            description,
+        ))
+    };
+    let algorithm = match pb::HmacAlgorithm::try_from(message.algorithm) {
+        Ok(pb::HmacAlgorithm::Sha1) => HmacAlgorithm::Sha1,
+        Ok(pb::HmacAlgorithm::Unspecified | pb::HmacAlgorithm::Sha256) => HmacAlgorithm::Sha256,
+        Ok(pb::HmacAlgorithm::Sha512) => HmacAlgorithm::Sha512,
+        Err(_) => {
+            bad(
+                "algorithm",
+                format!("unknown algorithm {}", message.algorithm),
+            );
+            HmacAlgorithm::default()
+        }
+    };
+    let encoding = match pb::SignatureEncoding::try_from(message.encoding) {
+        Ok(pb::SignatureEncoding::Unspecified | pb::SignatureEncoding::Hex) => {
+            SignatureEncoding::Hex
+        }
+        Ok(pb::SignatureEncoding::Base64) => SignatureEncoding::Base64,
+        Err(_) => {
+            bad("encoding", format!("unknown encoding {}", message.encoding));
+            SignatureEncoding::default()
+        }
+    };
+    let tolerance = match message.tolerance.as_ref().map(positive_duration) {
+        None => DEFAULT_TOLERANCE,
+        Some(Some(zero)) if zero.is_zero() => DEFAULT_TOLERANCE,
+        Some(Some(tolerance)) => tolerance,
+        Some(None) => {
+            bad("tolerance", "must be a positive duration".into());
+            DEFAULT_TOLERANCE
+        }
+    };
+    if !violations.is_empty() {
+        return Err(violations);
+    }
+    Ok(HmacScheme {
+        header: message.header.trim().to_owned(),
+        algorithm,
+        encoding,
+        prefix: message.prefix.clone(),
+        signed_content: message.signed_content.clone(),
+        timestamp_header: message.timestamp_header.trim().to_owned(),
+        tolerance,
+    })
+}
+
 fn non_empty(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
@@ -167,13 +286,7 @@ fn reply_timeout(value: Option<&prost_types::Duration>) -> Option<Duration> {
     let Some(value) = value else {
         return Some(DEFAULT_REPLY_TIMEOUT);
     };
-    if value.seconds < 0 || value.nanos < 0 || value.nanos >= 1_000_000_000 {
-        return None;
-    }
-    let timeout = Duration::new(
-        u64::try_from(value.seconds).ok()?,
-        u32::try_from(value.nanos).ok()?,
-    );
+    let timeout = positive_duration(value)?;
     Some(if timeout.is_zero() {
         DEFAULT_REPLY_TIMEOUT
     } else {

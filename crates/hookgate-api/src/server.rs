@@ -2,7 +2,7 @@
 
 use crate::{status::to_status, WebhookApi};
 use hookgate_proto::v1::{webhook_service_server::WebhookServiceServer, FILE_DESCRIPTOR_SET};
-use std::future::Future;
+use std::{future::Future, time::Duration};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -14,8 +14,50 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight calls.
+/// How long [`serve`] lets in-flight calls finish after `shutdown`.
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(30);
+
+/// Serves until `shutdown` resolves, then finishes in-flight calls for up to
+/// [`DEFAULT_DRAIN`].
 pub async fn serve(
+    listener: TcpListener,
+    api: WebhookApi,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    serve_with_drain(listener, api, shutdown, DEFAULT_DRAIN).await
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight calls for up to `drain`; calls
+/// still running then are cut off. A `TestWebhook` call on a `wait_for_reply` webhook can
+/// wait up to its `reply_timeout`, so without the bound shutdown could take minutes.
+pub async fn serve_with_drain(
+    listener: TcpListener,
+    api: WebhookApi,
+    shutdown: impl Future<Output = ()> + Send,
+    drain: Duration,
+) -> Result<(), ServeError> {
+    let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = draining.send(());
+    };
+    let drain_over = async move {
+        match drain_started.await {
+            Ok(()) => tokio::time::sleep(drain).await,
+            // The server ended by itself: its own result decides.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = serve_until(listener, api, shutdown) => served,
+        () = drain_over => {
+            tracing::warn!(?drain, "grpc drain timed out; cutting off the calls still running");
+            Ok(())
+        }
+    }
+}
+
+async fn serve_until(
     listener: TcpListener,
     api: WebhookApi,
     shutdown: impl Future<Output = ()> + Send,

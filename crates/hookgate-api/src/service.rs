@@ -2,10 +2,13 @@
 
 use crate::test_request;
 use crate::{auth::Authorizer, convert::to_proto, mask, page_token, status::to_status};
-use hookgate_domain::{ApplicationName, Error, Webhook, WebhookName};
-use hookgate_gateway::{Pipeline, WebhookSnapshot};
+use hookgate_domain::{
+    tester::{WebhookChanges, WebhookTester},
+    ApplicationName, Error, Webhook, WebhookName,
+};
 use hookgate_proto::v1::{self as pb, webhook_service_server::WebhookService};
 use hookgate_storage::Store;
+use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 const DEFAULT_PAGE_SIZE: u64 = 50;
@@ -17,8 +20,8 @@ pub struct WebhookApi {
     store: Store,
     public_url: String,
     authorizer: Authorizer,
-    tester: Option<Pipeline>,
-    gateway: Option<WebhookSnapshot>,
+    tester: Option<Arc<dyn WebhookTester>>,
+    gateway: Option<Arc<dyn WebhookChanges>>,
 }
 
 impl WebhookApi {
@@ -34,24 +37,21 @@ impl WebhookApi {
 
     /// Makes writes visible to a gateway in this process before they are answered (other
     /// processes read them from the change log within their sync interval).
-    pub fn with_gateway_snapshot(mut self, snapshot: WebhookSnapshot) -> Self {
-        self.gateway = Some(snapshot);
+    pub fn with_gateway(mut self, gateway: Arc<dyn WebhookChanges>) -> Self {
+        self.gateway = Some(gateway);
         self
     }
 
-    /// Brings this process's gateway up to date after a committed write. A failure only
-    /// delays the change until the next scheduled refresh.
+    /// Brings this process's gateway up to date after a committed write.
     async fn refresh_gateway(&self) {
-        if let Some(snapshot) = &self.gateway {
-            if let Err(error) = snapshot.refresh().await {
-                tracing::warn!(%error, "gateway snapshot not refreshed after a write");
-            }
+        if let Some(gateway) = &self.gateway {
+            gateway.changed().await;
         }
     }
 
-    /// Enables `TestWebhook`, which publishes through `pipeline`.
-    pub fn with_tester(mut self, pipeline: Pipeline) -> Self {
-        self.tester = Some(pipeline);
+    /// Enables `TestWebhook`, which publishes through `tester` (the gateway's pipeline).
+    pub fn with_tester(mut self, tester: Arc<dyn WebhookTester>) -> Self {
+        self.tester = Some(tester);
         self
     }
 
@@ -95,7 +95,7 @@ impl WebhookApi {
             .as_ref()
             .ok_or_else(|| Error::invalid("webhook", "is required"))?;
         let spec = mask::spec_from(message, "webhook")?;
-        spec.validate("webhook")?;
+        hookgate_verify::validate(&spec, "webhook")?;
         let webhook = self.store.create(&parent.application_id, spec).await?;
         self.refresh_gateway().await;
         tracing::info!(webhook = %webhook.name, "webhook created");
@@ -158,7 +158,7 @@ impl WebhookApi {
         let paths = mask::resolve_paths(message, request.get_ref().update_mask.as_ref())?;
         let mut spec = current.spec.clone();
         mask::write_fields(&mut spec, message, &paths, "webhook")?;
-        spec.validate("webhook")?;
+        hookgate_verify::validate(&spec, "webhook")?;
         let updated = self.store.update(&current, spec).await?;
         self.refresh_gateway().await;
         tracing::info!(webhook = %updated.name, fields = ?paths, "webhook updated");
@@ -187,12 +187,12 @@ impl WebhookApi {
         request: Request<pb::TestWebhookRequest>,
     ) -> Result<Response<pb::TestWebhookResponse>, Error> {
         let webhook = self.load(&request, &request.get_ref().name, "name").await?;
-        let pipeline = self.tester.as_ref().ok_or_else(|| {
+        let tester = self.tester.as_ref().ok_or_else(|| {
             Error::Unimplemented("TestWebhook needs a Kafka producer in this process".into())
         })?;
         let ingress = test_request::to_ingress(request.get_ref(), &webhook.url(&self.public_url))?;
-        let outcome = pipeline.test(&webhook, ingress).await;
-        tracing::info!(webhook = %webhook.name, status = outcome.response.status().as_u16(), "webhook tested");
+        let outcome = tester.test(&webhook, ingress).await;
+        tracing::info!(webhook = %webhook.name, status = outcome.status, "webhook tested");
         Ok(Response::new(test_request::to_reply(outcome)))
     }
 
@@ -290,11 +290,20 @@ impl WebhookService for WebhookApi {
 
     async fn list_verification_providers(
         &self,
-        _request: Request<pb::ListVerificationProvidersRequest>,
+        request: Request<pb::ListVerificationProvidersRequest>,
     ) -> Result<Response<pb::ListVerificationProvidersResponse>, Status> {
-        // Served from the verification catalogue once it exists.
-        Err(Status::unimplemented(
-            "ListVerificationProviders is not served yet",
-        ))
+        // The catalogue is the same for every application: any valid token may read it.
+        let header = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        self.authorizer.authenticate(header).map_err(to_status)?;
+        let providers = hookgate_verify::providers()
+            .iter()
+            .map(crate::convert::provider_to_proto)
+            .collect();
+        Ok(Response::new(pb::ListVerificationProvidersResponse {
+            providers,
+        }))
     }
 }

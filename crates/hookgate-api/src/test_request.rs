@@ -1,15 +1,17 @@
 //! `TestWebhook` requests as ingress requests, and outcomes as replies.
 
 use bytes::Bytes;
-use hookgate_domain::Error;
-use hookgate_gateway::{IngressRequest, Outcome};
+use hookgate_domain::{
+    tester::{TestOutcome, TestRequest},
+    Error,
+};
 use hookgate_proto::v1 as pb;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 
 pub fn to_ingress(
     message: &pb::TestWebhookRequest,
     webhook_url: &str,
-) -> Result<IngressRequest, Error> {
+) -> Result<TestRequest, Error> {
     let method = if message.method.is_empty() {
         Method::POST
     } else {
@@ -59,20 +61,18 @@ pub fn to_ingress(
         None if path == "/" => webhook_url.to_owned(),
         None => format!("{webhook_url}{path}"),
     };
-    Ok(IngressRequest {
+    Ok(TestRequest {
         method,
         path,
         query,
         headers,
         body: Bytes::from(message.body.clone()),
-        remote_address: None,
         url,
     })
 }
 
-pub fn to_reply(outcome: Outcome) -> pb::TestWebhookResponse {
-    let (parts, body) = outcome.response.into_parts();
-    let headers = parts
+pub fn to_reply(outcome: TestOutcome) -> pb::TestWebhookResponse {
+    let headers = outcome
         .headers
         .iter()
         .map(|(name, value)| {
@@ -83,16 +83,16 @@ pub fn to_reply(outcome: Outcome) -> pb::TestWebhookResponse {
         })
         .collect();
     let mut reply = pb::TestWebhookResponse {
-        status_code: i32::from(parts.status.as_u16()),
+        status_code: i32::from(outcome.status),
         headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body: String::from_utf8_lossy(&outcome.body).into_owned(),
         ..Default::default()
     };
     if let Some(published) = outcome.published {
         reply.event_id = published.event_id;
-        reply.topic = published.delivery.topic;
-        reply.partition = published.delivery.partition;
-        reply.offset = published.delivery.offset;
+        reply.topic = published.topic;
+        reply.partition = published.partition;
+        reply.offset = published.offset;
     }
     reply
 }

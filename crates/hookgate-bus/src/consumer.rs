@@ -1,13 +1,46 @@
 //! Plain readers of a whole topic: every partition, no consumer group.
 
-use crate::{BusError, KafkaConfig};
+use crate::{watch::BrokerWatch, BusError, KafkaConfig};
 use rdkafka::{
     consumer::{Consumer, StreamConsumer},
+    error::KafkaError,
     message::{Headers, Message},
+    types::RDKafkaErrorCode,
     Offset, TopicPartitionList,
 };
 use serde_json::{json, Map, Value};
 use std::{sync::Arc, time::Duration};
+
+/// The pause after a failed read, so a failing client does not spin.
+pub(crate) const READ_RETRY: Duration = Duration::from_millis(200);
+
+/// Whether a read error means this consumer can never read again.
+pub(crate) fn is_fatal(error: &KafkaError) -> bool {
+    matches!(error, KafkaError::MessageConsumptionFatal(_))
+        || error.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal)
+}
+
+/// Logs a failed read through `watch`: an outage once, anything else throttled.
+pub(crate) fn report_read_error(watch: &BrokerWatch, error: &KafkaError) {
+    match error.rdkafka_error_code() {
+        Some(RDKafkaErrorCode::AllBrokersDown) => watch.down(&error.to_string()),
+        _ => watch.other_error(error, "read failed"),
+    }
+}
+
+/// A consumer with nothing assigned yet.
+pub(crate) fn reader(config: &KafkaConfig) -> Result<Arc<StreamConsumer>, BusError> {
+    let consumer: StreamConsumer = config
+        .client_config(&[
+            // Required by librdkafka even without a group: nothing is ever committed.
+            ("group.id", "hookgate-readers".into()),
+            ("enable.auto.commit", "false".into()),
+            ("fetch.wait.max.ms", "10".into()),
+        ])
+        .create()
+        .map_err(BusError::Config)?;
+    Ok(Arc::new(consumer))
+}
 
 /// A consumer assigned every partition of `topic` at `offset`.
 pub(crate) async fn whole_topic(
@@ -19,16 +52,7 @@ pub(crate) async fn whole_topic(
         topic: topic.to_owned(),
         reason,
     };
-    let consumer: StreamConsumer = config
-        .client_config(&[
-            // Required by librdkafka even without a group: nothing is ever committed.
-            ("group.id", "hookgate-readers".into()),
-            ("enable.auto.commit", "false".into()),
-            ("fetch.wait.max.ms", "10".into()),
-        ])
-        .create()
-        .map_err(BusError::Config)?;
-    let consumer = Arc::new(consumer);
+    let consumer = reader(config)?;
     let for_metadata = consumer.clone();
     let name = topic.to_owned();
     let metadata = tokio::task::spawn_blocking(move || {
@@ -93,8 +117,18 @@ pub async fn tail(
         Offset::End
     };
     let consumer = whole_topic(config, topic, offset).await?;
+    let watch = BrokerWatch::new("tail", config.metrics.clone());
     loop {
-        let message = consumer.recv().await.map_err(BusError::Consume)?;
+        let message = match consumer.recv().await {
+            Ok(message) => message,
+            Err(error) if is_fatal(&error) => return Err(BusError::Consume(error)),
+            Err(error) => {
+                report_read_error(&watch, &error);
+                tokio::time::sleep(READ_RETRY).await;
+                continue;
+            }
+        };
+        watch.up();
         let headers: Map<String, Value> = message
             .headers()
             .map(|headers| {

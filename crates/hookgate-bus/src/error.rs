@@ -10,6 +10,8 @@ pub enum BusError {
     Consume(KafkaError),
     #[error("kafka client task failed: {0}")]
     Task(String),
+    #[error("the record takes {size} bytes, more than the {limit} Kafka accepts")]
+    RecordTooLarge { size: usize, limit: usize },
     #[error("topic {topic}: {reason}")]
     Topic { topic: String, reason: String },
 }
@@ -18,6 +20,7 @@ impl From<BusError> for hookgate_domain::Error {
     fn from(err: BusError) -> Self {
         match err {
             BusError::Config(_) => Self::Internal(err.to_string()),
+            BusError::RecordTooLarge { limit, .. } => Self::RecordTooLarge { limit },
             other => Self::Unavailable(other.to_string()),
         }
     }

@@ -5,13 +5,16 @@
 mod config;
 mod consumer;
 mod error;
+mod metrics;
 mod producer;
 mod replies;
 mod topics;
+mod watch;
 
 pub use config::KafkaConfig;
 pub use consumer::tail;
 pub use error::BusError;
+pub use metrics::BusMetrics;
 pub use producer::{Delivery, Producer};
 pub use replies::{PendingReply, ReplyRouter};
 pub use topics::{ensure_topics, topics_ready};

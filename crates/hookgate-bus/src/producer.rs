@@ -1,13 +1,34 @@
-//! Publishing trigger records with broker acknowledgement.
+//! Publishing trigger records with broker acknowledgement, by a producer that heals.
+//!
+//! An idempotent producer can reach a state librdkafka calls fatal (fenced, sequence
+//! desynchronised with the broker, …): from then on it refuses every record and never
+//! recovers. Such a producer is replaced by a fresh one, once per death (the generation
+//! number decides who replaces it); records it still has in flight keep their own verdict,
+//! so no request is acknowledged without its record, and none twice.
 
-use crate::{BusError, KafkaConfig};
+use crate::{watch::BrokerWatch, BusError, KafkaConfig};
 use hookgate_domain::trigger::TriggerRecord;
 use rdkafka::{
+    client::ClientContext,
+    config::RDKafkaLogLevel,
+    error::KafkaError,
     message::{Header, OwnedHeaders},
-    producer::{FutureProducer, FutureRecord, Producer as _},
+    producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer as _},
+    types::RDKafkaErrorCode,
     util::Timeout,
 };
-use std::time::Duration;
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, OnceLock, RwLock, Weak,
+    },
+    time::{Duration, Instant},
+};
+
+/// How often a dead producer or an outage is looked at when no request does it.
+const SUPERVISE_EVERY: Duration = Duration::from_millis(500);
+/// A failed publish keeps `/readyz` at 503 this long, unless a success comes first.
+const FAILURE_MEMORY: Duration = Duration::from_secs(10);
 
 /// Where an acknowledged record landed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,84 +38,323 @@ pub struct Delivery {
     pub offset: i64,
 }
 
-/// An idempotent, acks=all producer for the trigger topic. Cheap to clone.
-#[derive(Clone)]
-pub struct Producer {
-    inner: FutureProducer,
-    topic: String,
-    timeout: Duration,
+/// Receives librdkafka's client-wide errors for one producer generation.
+struct Context {
+    generation: u64,
+    /// librdkafka repeats the news; it is logged once.
+    fatal: AtomicBool,
+    watch: Arc<BrokerWatch>,
 }
 
-impl Producer {
-    pub fn new(config: &KafkaConfig) -> Result<Self, BusError> {
+impl ClientContext for Context {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.watch.log(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::Fatal) => {
+                if !self.fatal.swap(true, Ordering::AcqRel) {
+                    tracing::error!(
+                        generation = self.generation,
+                        reason,
+                        "kafka producer reached a fatal state; replacing it"
+                    );
+                }
+            }
+            Some(RDKafkaErrorCode::AllBrokersDown) => self.watch.down(reason),
+            _ => self.watch.other_error(&error, reason),
+        }
+    }
+}
+
+/// Whether `error` means the broker will never take a record from this producer again:
+/// its producer id or epoch is no longer accepted. librdkafka calls some of these fatal;
+/// others (a fenced epoch answered to a produce request, as after a broker freeze) it
+/// reports on every record, forever, without calling the producer dead.
+fn kills_producer(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::Fatal
+                | RDKafkaErrorCode::ProducerFenced
+                | RDKafkaErrorCode::InvalidProducerEpoch
+                | RDKafkaErrorCode::InvalidProducerIdMapping
+                | RDKafkaErrorCode::OutOfOrderSequenceNumber
+        )
+    )
+}
+
+/// One librdkafka producer instance.
+struct Generation {
+    number: u64,
+    producer: FutureProducer<Context>,
+    /// Set when a record's error showed this producer can never publish again.
+    dead: OnceLock<String>,
+}
+
+impl Generation {
+    fn build(config: &KafkaConfig, number: u64, watch: Arc<BrokerWatch>) -> Result<Self, BusError> {
         let timeout_ms = config.publish_timeout.as_millis().max(1).to_string();
-        let inner = config
+        let context = Context {
+            generation: number,
+            fatal: AtomicBool::new(false),
+            watch,
+        };
+        let producer = config
             .client_config(&[
                 ("enable.idempotence", "true".into()),
                 ("acks", "all".into()),
                 // Batches fill for a few ms under load; a lone request waits at most this long.
                 ("linger.ms", "2".into()),
                 ("compression.type", "lz4".into()),
-                // The bounded queue: when it is full, `send` waits (backpressure) for up to
-                // half the request deadline rather than failing at once.
+                // The bounded queue: when it is full, `publish` waits (backpressure) for up
+                // to half the request deadline rather than failing at once.
                 ("queue.buffering.max.messages", "100000".into()),
                 ("queue.buffering.max.kbytes", "262144".into()),
                 ("message.timeout.ms", timeout_ms),
+                // `publish` refuses larger records itself, with the same arithmetic.
+                ("message.max.bytes", config.max_record_bytes.to_string()),
             ])
-            .create()
+            .create_with_context(context)
             .map_err(BusError::Config)?;
         Ok(Self {
-            inner,
-            topic: config.trigger_topic.clone(),
-            timeout: config.publish_timeout,
+            number,
+            producer,
+            dead: OnceLock::new(),
         })
     }
 
+    /// Why this producer can never publish again, if it cannot.
+    fn fatal_error(&self) -> Option<String> {
+        if let Some((code, reason)) = self.producer.client().fatal_error() {
+            return Some(format!("{code}: {reason}"));
+        }
+        self.dead.get().cloned()
+    }
+}
+
+/// What the last publishes did, for readiness.
+#[derive(Default)]
+struct Recent {
+    /// The latest failure, cleared by a success.
+    failure: Option<(Instant, String)>,
+}
+
+struct Shared {
+    config: KafkaConfig,
+    current: RwLock<Arc<Generation>>,
+    /// Held while a replacement is built, so a death is handled once.
+    replacing: Mutex<()>,
+    watch: Arc<BrokerWatch>,
+    recent: Mutex<Recent>,
+}
+
+impl Shared {
+    fn current(&self) -> Arc<Generation> {
+        match self.current.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces generation `dead` unless someone already has.
+    fn replace(&self, dead: u64) {
+        let _single_flight = match self.replacing.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let current = self.current();
+        if current.number != dead {
+            return;
+        }
+        let next = match Generation::build(&self.config, dead + 1, self.watch.clone()) {
+            Ok(next) => Arc::new(next),
+            Err(error) => {
+                tracing::error!(%error, generation = dead, "could not replace the failed kafka producer; retrying");
+                return;
+            }
+        };
+        match self.current.write() {
+            Ok(mut slot) => *slot = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        self.config.metrics.producer_replaced.inc();
+        tracing::info!(generation = dead + 1, "kafka producer replaced");
+        retire(current, self.config.publish_timeout);
+    }
+
+    /// Replaces the producer when `error`, from generation `number`, shows it dead.
+    fn examine(&self, number: u64, error: &KafkaError) {
+        let current = self.current();
+        if current.number != number {
+            return;
+        }
+        if kills_producer(error) && current.dead.set(error.to_string()).is_ok() {
+            tracing::error!(
+                generation = number,
+                %error,
+                "kafka producer can no longer publish; replacing it"
+            );
+        }
+        self.replace_if_dead(&current);
+    }
+
+    fn replace_if_dead(&self, generation: &Generation) -> bool {
+        match generation.fatal_error() {
+            Some(_) => {
+                self.replace(generation.number);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn succeeded(&self) {
+        self.watch.up();
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.failure = None;
+        }
+    }
+
+    /// The error for a record that was not published. A record the brokers refuse as too
+    /// large (their limit may be below ours) says nothing about the others.
+    fn failed(&self, error: KafkaError, size: usize) -> BusError {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge) {
+            let limit = self.config.max_record_bytes.min(size.saturating_sub(1));
+            return BusError::RecordTooLarge { size, limit };
+        }
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.failure = Some((Instant::now(), error.to_string()));
+        }
+        BusError::Publish(error)
+    }
+}
+
+/// Lets a dead producer settle the records it still holds (each gets its own verdict from
+/// the broker or its deadline), then frees it, away from the async threads: dropping a
+/// producer joins its polling thread.
+fn retire(generation: Arc<Generation>, publish_timeout: Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("kafka-retire".into())
+        .spawn(move || {
+            let _ = generation.producer.flush(Timeout::After(publish_timeout));
+            drop(generation);
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "could not retire the failed kafka producer in the background");
+    }
+}
+
+/// An idempotent, acks=all producer for the trigger topic. Cheap to clone.
+#[derive(Clone)]
+pub struct Producer {
+    shared: Arc<Shared>,
+}
+
+impl Producer {
+    /// Builds the producer; inside a Tokio runtime it also starts the task that replaces a
+    /// dead producer and notices the end of an outage when no request comes to do it.
+    pub fn new(config: &KafkaConfig) -> Result<Self, BusError> {
+        let watch = Arc::new(BrokerWatch::new("producer", config.metrics.clone()));
+        let first = Generation::build(config, 1, watch.clone())?;
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            current: RwLock::new(Arc::new(first)),
+            replacing: Mutex::new(()),
+            watch,
+            recent: Mutex::default(),
+        });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(supervise(Arc::downgrade(&shared)));
+        }
+        Ok(Self { shared })
+    }
+
     pub fn topic(&self) -> &str {
-        &self.topic
+        &self.shared.config.trigger_topic
     }
 
     /// Resolves once the brokers hold the record, or fails; never both, never neither.
     pub async fn publish(&self, record: &TriggerRecord) -> Result<Delivery, BusError> {
-        let headers = record.headers.iter().fold(
-            OwnedHeaders::new_with_capacity(record.headers.len()),
-            |headers, (key, value)| {
-                headers.insert(Header {
-                    key,
-                    value: Some(value.as_bytes()),
-                })
-            },
-        );
-        let message = FutureRecord::to(&self.topic)
-            .key(record.key.as_bytes())
-            .payload(&record.value)
-            .headers(headers);
+        let shared = &self.shared;
+        let (size, limit) = (encoded_size(record), shared.config.max_record_bytes);
+        if size > limit {
+            return Err(BusError::RecordTooLarge { size, limit });
+        }
+        let queue_deadline = Instant::now() + shared.config.publish_timeout / 2;
+        // A record refused at enqueue by a dead producer never left the process, so it may
+        // go to the replacement; one that was handed over may not (it could yet land).
+        let mut may_retry = true;
+        let (generation, delivery) = loop {
+            let generation = shared.current();
+            if shared.replace_if_dead(&generation) && may_retry {
+                may_retry = false;
+                continue;
+            }
+            match enqueue(&generation.producer, self.topic(), record, queue_deadline).await {
+                Ok(delivery) => break (generation.number, delivery),
+                Err(error) => {
+                    shared.examine(generation.number, &error);
+                    if generation.fatal_error().is_some() && may_retry {
+                        may_retry = false;
+                        continue;
+                    }
+                    return Err(shared.failed(error, size));
+                }
+            }
+        };
         // No timer of our own around the delivery: librdkafka fails a queued record once
         // `message.timeout.ms` (the request deadline) has passed, so the delivery report is
         // the one verdict, and a record is never acknowledged after we have answered 503.
-        match self
-            .inner
-            .send(message, Timeout::After(self.timeout / 2))
-            .await
-        {
-            Err((error, _)) => Err(BusError::Publish(error)),
-            Ok(delivery) => Ok(Delivery {
-                topic: self.topic.clone(),
-                partition: delivery.partition,
-                offset: delivery.offset,
-            }),
+        let error = match delivery.await {
+            Ok(Ok(delivery)) => {
+                shared.succeeded();
+                return Ok(Delivery {
+                    topic: self.topic().to_owned(),
+                    partition: delivery.partition,
+                    offset: delivery.offset,
+                });
+            }
+            Ok(Err((error, _))) => error,
+            Err(_) => KafkaError::Canceled,
+        };
+        shared.examine(generation, &error);
+        Err(shared.failed(error, size))
+    }
+
+    /// `Err` naming the reason while no record can be published: the producer is dead,
+    /// every broker is unreachable, or the latest publish failed (recently, with no
+    /// success since).
+    pub fn health(&self) -> Result<(), String> {
+        let shared = &self.shared;
+        if let Some(reason) = shared.current().fatal_error() {
+            return Err(format!("producer failed ({reason}); replacing it"));
+        }
+        if let Some(down_for) = shared.watch.down_for() {
+            return Err(format!(
+                "brokers unreachable for {}s",
+                down_for.as_secs().max(1)
+            ));
+        }
+        let recent = shared.recent.lock().map_err(|e| e.to_string())?;
+        match &recent.failure {
+            Some((at, error)) if at.elapsed() < FAILURE_MEMORY => {
+                Err(format!("the latest record was not acknowledged: {error}"))
+            }
+            _ => Ok(()),
         }
     }
 
     /// Records queued or awaiting acknowledgement.
     pub fn in_flight(&self) -> i32 {
-        self.inner.in_flight_count()
+        self.shared.current().producer.in_flight_count()
     }
 
     /// Waits for every queued record to be acknowledged, for shutdown.
     pub async fn flush(&self, timeout: Duration) -> Result<(), BusError> {
-        let producer = self.inner.clone();
-        tokio::task::spawn_blocking(move || producer.flush(Timeout::After(timeout)))
+        let generation = self.shared.current();
+        tokio::task::spawn_blocking(move || generation.producer.flush(Timeout::After(timeout)))
             .await
             .map_err(|error| BusError::Task(error.to_string()))?
             .map_err(BusError::Publish)
@@ -106,7 +366,98 @@ impl Producer {
         topic: &str,
         timeout: Duration,
     ) -> rdkafka::error::KafkaResult<rdkafka::metadata::Metadata> {
-        self.inner.client().fetch_metadata(Some(topic), timeout)
+        let generation = self.shared.current();
+        let metadata = generation
+            .producer
+            .client()
+            .fetch_metadata(Some(topic), timeout);
+        if metadata.is_ok() {
+            self.shared.watch.up();
+        }
+        metadata
+    }
+}
+
+/// Bytes of a record's length, attributes, timestamp and offset deltas, key and value
+/// lengths and header count at their largest: librdkafka's own allowance.
+const RECORD_OVERHEAD: usize = 36;
+
+/// A record's size as librdkafka weighs it against `message.max.bytes`.
+pub(crate) fn encoded_size(record: &TriggerRecord) -> usize {
+    // Header name and value lengths are zig-zag varints.
+    let varint = |n: usize| {
+        let zigzag = (n as u64) << 1;
+        (64 - zigzag.leading_zeros() as usize).div_ceil(7).max(1)
+    };
+    let headers: usize = record
+        .headers
+        .iter()
+        .map(|(name, value)| name.len() + value.len() + varint(name.len()) + varint(value.len()))
+        .sum();
+    RECORD_OVERHEAD + record.key.len() + record.value.len() + headers
+}
+
+/// Hands `record` to librdkafka, waiting while its queue is full until `queue_deadline`.
+async fn enqueue(
+    producer: &FutureProducer<Context>,
+    topic: &str,
+    record: &TriggerRecord,
+    queue_deadline: Instant,
+) -> Result<DeliveryFuture, KafkaError> {
+    let headers = record.headers.iter().fold(
+        OwnedHeaders::new_with_capacity(record.headers.len()),
+        |headers, (key, value)| {
+            headers.insert(Header {
+                key,
+                value: Some(value.as_bytes()),
+            })
+        },
+    );
+    let mut message = FutureRecord::to(topic)
+        .key(record.key.as_bytes())
+        .payload(&record.value)
+        .headers(headers);
+    loop {
+        match producer.send_result(message) {
+            Ok(delivery) => return Ok(delivery),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned))
+                if Instant::now() < queue_deadline =>
+            {
+                message = returned;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err((error, _)) => return Err(error),
+        }
+    }
+}
+
+/// Replaces a dead producer and notices the end of an outage without waiting for traffic.
+async fn supervise(shared: Weak<Shared>) {
+    let mut tick = tokio::time::interval(SUPERVISE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let generation = shared.current();
+        if shared.replace_if_dead(&generation) || !shared.watch.is_down() {
+            continue;
+        }
+        let topic = shared.config.trigger_topic.clone();
+        let watch = shared.watch.clone();
+        drop(shared);
+        let reachable = tokio::task::spawn_blocking(move || {
+            generation
+                .producer
+                .client()
+                .fetch_metadata(Some(&topic), Duration::from_secs(1))
+                .is_ok()
+        })
+        .await;
+        if matches!(reachable, Ok(true)) {
+            watch.up();
+        }
     }
 }
 
@@ -132,6 +483,58 @@ mod tests {
             Producer::new(&config).is_ok(),
             "librdkafka must be built with TLS and SASL"
         );
+    }
+
+    fn record(value_len: usize) -> TriggerRecord {
+        TriggerRecord {
+            key: "0193a7c2e4d07b3f9c1d2e3f4a5b6c7d".into(),
+            headers: vec![
+                ("ce_specversion", "1.0".into()),
+                ("ce_source", "/applications/acme/webhooks/w".repeat(10)),
+                ("ce_type", "x".repeat(200)),
+            ],
+            value: vec![b'v'; value_len],
+            event_id: "e".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_record_limit_is_librdkafkas_to_the_byte() {
+        let config = KafkaConfig {
+            max_record_bytes: 5_000,
+            ..KafkaConfig::local("127.0.0.1:1")
+        };
+        let producer = Producer::new(&config).unwrap();
+        let generation = producer.shared.current();
+        let overhead = encoded_size(&record(0));
+        let fits = record(5_000 - overhead);
+        assert_eq!(encoded_size(&fits), 5_000);
+        let later = Instant::now() + Duration::from_secs(1);
+        assert!(
+            enqueue(&generation.producer, "t", &fits, later)
+                .await
+                .is_ok(),
+            "librdkafka takes what publish lets through"
+        );
+        let over = record(5_001 - overhead);
+        match enqueue(&generation.producer, "t", &over, later).await {
+            Err(error) => assert_eq!(
+                error.rdkafka_error_code(),
+                Some(RDKafkaErrorCode::MessageSizeTooLarge),
+                "publish refuses only what librdkafka would"
+            ),
+            Ok(_) => panic!("librdkafka accepted a record over message.max.bytes"),
+        }
+        assert!(matches!(
+            producer.publish(&over).await,
+            Err(BusError::RecordTooLarge {
+                size: 5_001,
+                limit: 5_000
+            })
+        ));
+        generation
+            .producer
+            .purge(rdkafka::producer::PurgeConfig::default().queue());
     }
 
     #[test]

@@ -4,7 +4,11 @@
 //! so whichever gateway replica holds a request sees its reply. The first reply for a
 //! `replyId` wins; later ones find nobody waiting and are dropped.
 
-use crate::{BusError, KafkaConfig};
+use crate::{
+    consumer::{is_fatal, report_read_error, READ_RETRY},
+    watch::BrokerWatch,
+    BusError, KafkaConfig,
+};
 use rdkafka::{
     consumer::{Consumer, StreamConsumer},
     Message, Offset, TopicPartitionList,
@@ -25,6 +29,8 @@ type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>>;
 /// How often the reply topic is checked for partitions added since start-up.
 const PARTITION_CHECK: Duration = Duration::from_secs(30);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// How often, during an outage, the brokers are asked whether they answer again.
+const OUTAGE_CHECK: Duration = Duration::from_secs(1);
 
 /// Reads the reply topic and hands each reply to its waiting request.
 #[derive(Clone)]
@@ -70,7 +76,7 @@ impl ReplyRouter {
         let consumer =
             crate::consumer::whole_topic(config, &config.reply_topic, Offset::End).await?;
         let router = Self::idle();
-        router.spawn_route(consumer, config.reply_topic.clone());
+        router.spawn_route(consumer, config.clone());
         Ok(router)
     }
 
@@ -85,7 +91,7 @@ impl ReplyRouter {
             loop {
                 let topic = &config.reply_topic;
                 match crate::consumer::whole_topic(&config, topic, Offset::End).await {
-                    Ok(consumer) => return starting.spawn_route(consumer, topic.clone()),
+                    Ok(consumer) => return starting.spawn_route(consumer, config),
                     Err(error) => tracing::warn!(
                         %error,
                         retry_in = ?delay,
@@ -99,10 +105,10 @@ impl ReplyRouter {
         router
     }
 
-    fn spawn_route(&self, consumer: Arc<StreamConsumer>, topic: String) {
+    fn spawn_route(&self, consumer: Arc<StreamConsumer>, config: KafkaConfig) {
         self.reading.store(true, Ordering::Release);
-        tracing::info!(%topic, "reading workflow replies");
-        tokio::spawn(route(consumer, topic, self.waiters.clone()));
+        tracing::info!(topic = %config.reply_topic, "reading workflow replies");
+        tokio::spawn(route(consumer, config, self.clone()));
     }
 
     /// Whether the reply topic is being read, so `wait_for_reply` requests can be served.
@@ -128,9 +134,12 @@ impl ReplyRouter {
     }
 }
 
-async fn route(consumer: Arc<StreamConsumer>, topic: String, waiters: Waiters) {
+async fn route(mut consumer: Arc<StreamConsumer>, config: KafkaConfig, router: ReplyRouter) {
+    let topic = config.reply_topic.clone();
+    let watch = BrokerWatch::new("replies", config.metrics.clone());
     let mut partition_check = tokio::time::interval(PARTITION_CHECK);
     partition_check.tick().await;
+    let mut outage_check = tokio::time::interval(OUTAGE_CHECK);
     loop {
         let message = tokio::select! {
             message = consumer.recv() => message,
@@ -138,15 +147,30 @@ async fn route(consumer: Arc<StreamConsumer>, topic: String, waiters: Waiters) {
                 follow_new_partitions(&consumer, &topic).await;
                 continue;
             }
-        };
-        let message = match message {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::warn!(%error, "reply topic read failed");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+            _ = outage_check.tick() => {
+                if watch.is_down() && reachable(&consumer, &topic).await {
+                    watch.up();
+                }
                 continue;
             }
         };
+        let message = match message {
+            Ok(message) => message,
+            Err(error) if is_fatal(&error) || consumer.client().fatal_error().is_some() => {
+                tracing::error!(%error, "reply consumer reached a fatal state; replacing it");
+                router.reading.store(false, Ordering::Release);
+                consumer = replacement(&config, &consumer).await;
+                router.reading.store(true, Ordering::Release);
+                tracing::info!(%topic, "reply consumer replaced");
+                continue;
+            }
+            Err(error) => {
+                report_read_error(&watch, &error);
+                tokio::time::sleep(READ_RETRY).await;
+                continue;
+            }
+        };
+        watch.up();
         let Some(value) = message
             .payload()
             .and_then(|p| serde_json::from_slice::<Value>(p).ok())
@@ -160,11 +184,66 @@ async fn route(consumer: Arc<StreamConsumer>, topic: String, waiters: Waiters) {
         let Some(reply_id) = hookgate_domain::reply::reply_id(&value).map(str::to_owned) else {
             continue;
         };
-        let waiter = waiters.lock().ok().and_then(|mut w| w.remove(&reply_id));
+        let waiter = router
+            .waiters
+            .lock()
+            .ok()
+            .and_then(|mut w| w.remove(&reply_id));
         if let Some(waiter) = waiter {
             let _ = waiter.send(value);
         }
     }
+}
+
+/// Whether the brokers answer a metadata request for `topic`.
+async fn reachable(consumer: &Arc<StreamConsumer>, topic: &str) -> bool {
+    let consumer = consumer.clone();
+    let topic = topic.to_owned();
+    let metadata = tokio::task::spawn_blocking(move || {
+        consumer.fetch_metadata(Some(&topic), Duration::from_secs(1))
+    })
+    .await;
+    matches!(metadata, Ok(Ok(_)))
+}
+
+/// A new consumer that goes on where `dead` stopped, retried until it can be made.
+async fn replacement(config: &KafkaConfig, dead: &Arc<StreamConsumer>) -> Arc<StreamConsumer> {
+    let resume = positions(dead, &config.reply_topic).unwrap_or_default();
+    let mut delay = Duration::from_millis(500);
+    loop {
+        let made = crate::consumer::reader(config).and_then(|consumer| {
+            consumer
+                .assign(&resume)
+                .map_err(|e| BusError::Topic {
+                    topic: config.reply_topic.clone(),
+                    reason: e.to_string(),
+                })
+                .map(|()| consumer)
+        });
+        match made {
+            Ok(consumer) => return consumer,
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "could not replace the reply consumer")
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(MAX_RETRY_DELAY);
+    }
+}
+
+/// The assignment with each partition at its read position where it has one.
+fn positions(consumer: &StreamConsumer, topic: &str) -> Option<TopicPartitionList> {
+    let (assignment, read) = (consumer.assignment().ok()?, consumer.position().ok()?);
+    let mut list = TopicPartitionList::new();
+    for element in assignment.elements() {
+        let offset = read
+            .find_partition(topic, element.partition())
+            .map(|p| p.offset())
+            .filter(|o| matches!(o, Offset::Offset(_)))
+            .unwrap_or(element.offset());
+        let _ = list.add_partition_offset(topic, element.partition(), offset);
+    }
+    Some(list)
 }
 
 /// Adds partitions created since the assignment, read from their beginning (all they hold
@@ -179,7 +258,7 @@ async fn follow_new_partitions(consumer: &Arc<StreamConsumer>, topic: &str) {
     let Ok(Ok(metadata)) = metadata else {
         return;
     };
-    let (Ok(mut assignment), Ok(positions)) = (consumer.assignment(), consumer.position()) else {
+    let Some(mut updated) = positions(consumer, topic) else {
         return;
     };
     let partitions = metadata
@@ -189,22 +268,13 @@ async fn follow_new_partitions(consumer: &Arc<StreamConsumer>, topic: &str) {
         .flat_map(|t| t.partitions());
     let mut added = 0;
     for partition in partitions {
-        if assignment.find_partition(topic, partition.id()).is_none() {
-            let _ = assignment.add_partition_offset(topic, partition.id(), Offset::Beginning);
+        if updated.find_partition(topic, partition.id()).is_none() {
+            let _ = updated.add_partition_offset(topic, partition.id(), Offset::Beginning);
             added += 1;
         }
     }
     if added == 0 {
         return;
-    }
-    let mut updated = TopicPartitionList::new();
-    for element in assignment.elements() {
-        let offset = positions
-            .find_partition(topic, element.partition())
-            .map(|p| p.offset())
-            .filter(|o| matches!(o, Offset::Offset(_)))
-            .unwrap_or(element.offset());
-        let _ = updated.add_partition_offset(topic, element.partition(), offset);
     }
     match consumer.assign(&updated) {
         Ok(()) => tracing::info!(%topic, added, "reading new reply partitions"),

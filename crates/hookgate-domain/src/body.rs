@@ -55,6 +55,40 @@ pub fn media_type(content_type: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
+/// The deepest nesting of arrays and objects a body keeps as JSON. The record wraps the
+/// body in two more levels (the value and its `data`), and serde_json, the strictest of
+/// the common parsers, refuses a 128th level: so 125, and every record parses everywhere.
+pub const MAX_JSON_DEPTH: usize = 125;
+
+/// Whether `json` nests arrays and objects deeper than `limit`, counted on the bytes so a
+/// deep body costs no recursion; brackets inside strings do not count.
+fn nests_deeper_than(json: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in json {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 fn is_json(media_type: &str) -> bool {
     media_type == "application/json"
         || (media_type.starts_with("application/") && media_type.ends_with("+json"))
@@ -67,6 +101,9 @@ pub async fn parse(content_type: Option<&str>, body: &Bytes) -> ParsedBody {
     }
     let media = media_type(content_type);
     if is_json(&media) {
+        if nests_deeper_than(body, MAX_JSON_DEPTH) {
+            return ParsedBody::verbatim(body);
+        }
         return match serde_json::from_slice(body) {
             Ok(raw) => ParsedBody {
                 value: BodyValue::Json(raw),
@@ -190,6 +227,36 @@ mod tests {
             parsed(Some("application/json"), &[0xff, 0xfe]).await,
             (json!("//4="), Some("base64"))
         );
+    }
+
+    fn nested(depth: usize) -> String {
+        format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth))
+    }
+
+    #[tokio::test]
+    async fn json_deeper_than_the_limit_is_kept_as_text() {
+        let deepest = nested(MAX_JSON_DEPTH);
+        let (value, _) = parsed(Some("application/json"), deepest.as_bytes()).await;
+        assert!(value.is_object(), "{MAX_JSON_DEPTH} levels stay JSON");
+        let deeper = nested(MAX_JSON_DEPTH + 1);
+        assert_eq!(
+            parsed(Some("application/json"), deeper.as_bytes()).await,
+            (json!(deeper), None)
+        );
+        let arrays = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(
+            parsed(Some("application/json"), arrays.as_bytes()).await,
+            (json!(arrays), None)
+        );
+    }
+
+    #[test]
+    fn brackets_in_strings_are_not_nesting() {
+        let quoted = format!(r#"["{}", "\"{}"]"#, "[".repeat(300), "{".repeat(300));
+        assert!(!nests_deeper_than(quoted.as_bytes(), 1));
+        assert!(nests_deeper_than(br#"[["x"]]"#, 1));
+        assert!(!nests_deeper_than(br#"[["x"]]"#, 2));
+        assert!(!nests_deeper_than(br#"[1],[2],[3]"#, 1));
     }
 
     #[tokio::test]

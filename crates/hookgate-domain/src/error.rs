@@ -33,6 +33,8 @@ pub enum Error {
     PermissionDenied(String),
     #[error("request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("request too large: its Kafka record would exceed {limit} bytes")]
+    RecordTooLarge { limit: usize },
     #[error("request line and headers exceed {limit} bytes")]
     HeadersTooLarge { limit: usize },
     #[error("rate limit exceeded")]
@@ -69,7 +71,9 @@ impl Error {
             Self::EtagMismatch(_) => ErrorKind::Aborted,
             Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
-            Self::PayloadTooLarge { .. } => ErrorKind::PayloadTooLarge,
+            Self::PayloadTooLarge { .. } | Self::RecordTooLarge { .. } => {
+                ErrorKind::PayloadTooLarge
+            }
             Self::HeadersTooLarge { .. } => ErrorKind::HeadersTooLarge,
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::RequestTimeout(_) => ErrorKind::RequestTimeout,

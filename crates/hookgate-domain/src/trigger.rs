@@ -251,6 +251,34 @@ mod tests {
         );
     }
 
+    async fn record_with_json_body(body: String) -> Value {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        let body = Bytes::from(body);
+        let request = InboundRequest {
+            method: &http::Method::POST,
+            path: "/",
+            query: None,
+            headers: &headers,
+            body: &body,
+            remote_address: None,
+        };
+        let record = build(&webhook(), &request, RecordContext::default())
+            .await
+            .unwrap();
+        serde_json::from_slice(&record.value).expect("serde_json parses every record")
+    }
+
+    #[tokio::test]
+    async fn deeply_nested_json_keeps_the_record_parseable() {
+        let nested = |depth: usize| format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth));
+        let deep = nested(200);
+        let value = record_with_json_body(deep.clone()).await;
+        assert_eq!(value["data"]["body"], Value::String(deep));
+        let deepest = record_with_json_body(nested(body::MAX_JSON_DEPTH)).await;
+        assert!(deepest["data"]["body"]["a"].is_object());
+    }
+
     #[test]
     fn traceparent_validation() {
         assert!(is_valid_traceparent(

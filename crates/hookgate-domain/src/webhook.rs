@@ -1,7 +1,6 @@
 //! The webhook resource and its rules.
 
-use crate::{names::WebhookName, Error, FieldViolation};
-use base64::Engine;
+use crate::{names::WebhookName, Error, FieldViolation, Secret};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -27,7 +26,13 @@ pub enum VerificationType {
     Shopify = 8,
     StandardWebhooks = 9,
     Alexa = 10,
+    /// A catalogue entry named by `verification_provider`.
+    Provider = 11,
+    /// A custom scheme described by `hmac`.
+    Hmac = 12,
 }
+
+const LAST_TYPE: i32 = 12;
 
 impl VerificationType {
     /// From the proto number; 0 (unspecified) means none, unknown numbers are `None`.
@@ -43,6 +48,8 @@ impl VerificationType {
             8 => Self::Shopify,
             9 => Self::StandardWebhooks,
             10 => Self::Alexa,
+            11 => Self::Provider,
+            12 => Self::Hmac,
             _ => return None,
         })
     }
@@ -64,78 +71,114 @@ impl VerificationType {
             Self::Shopify => "shopify",
             Self::StandardWebhooks => "standard_webhooks",
             Self::Alexa => "alexa",
+            Self::Provider => "provider",
+            Self::Hmac => "hmac",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        (1..=10)
+        (1..=LAST_TYPE)
             .filter_map(Self::from_proto)
             .find(|t| t.as_str() == value)
     }
 
-    /// Types whose whole point is a signature: without a secret they would accept anything.
-    pub fn requires_signing_secret(self) -> bool {
-        matches!(
-            self,
-            Self::Twilio
-                | Self::Github
-                | Self::Stripe
-                | Self::Slack
-                | Self::Shopify
-                | Self::StandardWebhooks
-        )
+    /// The verification catalogue's id for a type that predates the catalogue.
+    pub fn catalogue_id(self) -> Option<&'static str> {
+        match self {
+            Self::None | Self::Provider | Self::Hmac => None,
+            Self::StandardWebhooks => Some("standard-webhooks"),
+            other => Some(other.as_str()),
+        }
     }
 
-    pub fn requires_verification_code(self) -> bool {
-        matches!(self, Self::Facebook | Self::Fitbit)
+    /// The legacy type a catalogue id stands for, if any.
+    pub fn from_catalogue_id(id: &str) -> Option<Self> {
+        (2..=10)
+            .filter_map(Self::from_proto)
+            .find(|t| t.catalogue_id() == Some(id))
     }
 }
 
-/// Everything a client can set on a webhook.
-#[derive(Clone, PartialEq, Eq)]
+/// The hash of a custom HMAC scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HmacAlgorithm {
+    Sha1,
+    #[default]
+    Sha256,
+    Sha512,
+}
+
+/// How a signature is written down in its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureEncoding {
+    #[default]
+    Hex,
+    Base64,
+}
+
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// A signature scheme described by the user (`VERIFICATION_TYPE_HMAC`); checked for sense
+/// by the verification crate when it is written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HmacScheme {
+    pub header: String,
+    pub algorithm: HmacAlgorithm,
+    pub encoding: SignatureEncoding,
+    pub prefix: String,
+    /// A template over `{body}`, `{timestamp}`, `{url}`, `{method}`, `{header:NAME}`.
+    pub signed_content: String,
+    pub timestamp_header: String,
+    pub tolerance: Duration,
+}
+
+impl Default for HmacScheme {
+    fn default() -> Self {
+        Self {
+            header: String::new(),
+            algorithm: HmacAlgorithm::default(),
+            encoding: SignatureEncoding::default(),
+            prefix: String::new(),
+            signed_content: "{body}".into(),
+            timestamp_header: String::new(),
+            tolerance: DEFAULT_TOLERANCE,
+        }
+    }
+}
+
+pub const DEFAULT_SECRET_GRACE: Duration = Duration::from_secs(24 * 3600);
+pub const MAX_SECRET_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A replaced signing secret that still verifies until `expire_time` (secret rotation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub secret: Secret,
+    pub expire_time: DateTime<Utc>,
+}
+
+/// Everything a client can set on a webhook. Secrets are [`Secret`]s, so `{:?}` shows none.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSpec {
     pub display_name: String,
     pub description: String,
     pub disabled: bool,
     pub verification_type: VerificationType,
-    pub verification_code: String,
-    pub signing_secret: Option<String>,
+    pub verification_code: Secret,
+    pub signing_secret: Option<Secret>,
+    /// With [`VerificationType::Provider`]: the catalogue id.
+    pub verification_provider: String,
+    /// With [`VerificationType::Hmac`]: the scheme.
+    pub hmac: Option<HmacScheme>,
+    pub previous_secret: Option<PreviousSecret>,
     /// 0 means 200.
     pub response_code: u16,
     pub wait_for_reply: bool,
     pub reply_timeout: Duration,
     pub basic_auth_username: String,
     /// SHA-256 of the password, never the password itself.
-    pub basic_auth_password_digest: Option<String>,
-}
-
-/// Shows that secrets are set, never what they are, so a stray `?spec` leaks nothing.
-fn redacted<T>(secret: &Option<T>) -> Option<&'static str> {
-    secret.as_ref().map(|_| "<redacted>")
-}
-
-impl std::fmt::Debug for WebhookSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookSpec")
-            .field("display_name", &self.display_name)
-            .field("description", &self.description)
-            .field("disabled", &self.disabled)
-            .field("verification_type", &self.verification_type)
-            .field(
-                "verification_code",
-                &redacted(&Some(&self.verification_code)),
-            )
-            .field("signing_secret", &redacted(&self.signing_secret))
-            .field("response_code", &self.response_code)
-            .field("wait_for_reply", &self.wait_for_reply)
-            .field("reply_timeout", &self.reply_timeout)
-            .field("basic_auth_username", &self.basic_auth_username)
-            .field(
-                "basic_auth_password_digest",
-                &redacted(&self.basic_auth_password_digest),
-            )
-            .finish()
-    }
+    pub basic_auth_password_digest: Option<Secret>,
 }
 
 impl Default for WebhookSpec {
@@ -145,8 +188,11 @@ impl Default for WebhookSpec {
             description: String::new(),
             disabled: false,
             verification_type: VerificationType::None,
-            verification_code: String::new(),
+            verification_code: Secret::default(),
             signing_secret: None,
+            verification_provider: String::new(),
+            hmac: None,
+            previous_secret: None,
             response_code: 0,
             wait_for_reply: false,
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
@@ -159,6 +205,17 @@ impl Default for WebhookSpec {
 impl WebhookSpec {
     /// Checks every rule, reporting each broken one under `{prefix}.{field}`.
     pub fn validate(&self, prefix: &str) -> Result<(), Error> {
+        let violations = self.violations(prefix);
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(violations))
+        }
+    }
+
+    /// The broken rules that need no knowledge of verification schemes; the verification
+    /// crate adds its own (secrets, providers, custom schemes).
+    pub fn violations(&self, prefix: &str) -> Vec<FieldViolation> {
         let mut violations = Vec::new();
         let mut bad = |field: &str, description: String| {
             violations.push(FieldViolation::new(
@@ -188,36 +245,21 @@ impl WebhookSpec {
                 format!("must be 0 (200) or 100 to 599, got {}", self.response_code),
             );
         }
-        let kind = self.verification_type;
-        if kind.requires_verification_code() && self.verification_code.is_empty() {
-            bad(
-                "verification_code",
-                format!("is required for verification type {}", kind.as_str()),
-            );
-        }
-        if self.verification_code.chars().count() > MAX_SHORT_TEXT {
+        if self.verification_code.expose().chars().count() > MAX_SHORT_TEXT {
             bad(
                 "verification_code",
                 format!("must be at most {MAX_SHORT_TEXT} characters"),
             );
         }
-        match self.signing_secret.as_deref() {
-            None if kind.requires_signing_secret() => bad(
-                "signing_secret",
-                format!(
-                    "is required for verification type {}: without it every request would be accepted",
-                    kind.as_str()
-                ),
-            ),
-            Some(secret) if secret.len() > MAX_SECRET => bad(
+        if self
+            .signing_secret
+            .as_ref()
+            .is_some_and(|s| s.expose().len() > MAX_SECRET)
+        {
+            bad(
                 "signing_secret",
                 format!("must be at most {MAX_SECRET} bytes"),
-            ),
-            Some(secret) if kind == VerificationType::StandardWebhooks && !is_standard_webhooks_secret(secret) => bad(
-                "signing_secret",
-                "must be whsec_ followed by base64".into(),
-            ),
-            _ => {}
+            );
         }
         // Stored to the millisecond, so anything shorter would be kept as zero.
         if self.reply_timeout < Duration::from_millis(1) || self.reply_timeout > MAX_REPLY_TIMEOUT {
@@ -238,35 +280,72 @@ impl WebhookSpec {
                 format!("must be at most {MAX_SHORT_TEXT} characters"),
             );
         }
-        if violations.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidArgument(violations))
-        }
+        violations
     }
 
     /// The status of the default reply. A 1xx code is interim in HTTP and cannot end a
     /// request (hyper would turn it into a 500 after the record was published), so such
     /// webhooks answer 200.
     pub fn success_status(&self) -> u16 {
-        match (self.verification_type, self.response_code) {
+        match (self.answers_like(), self.response_code) {
             (VerificationType::Fitbit, _) => 204,
             (_, 0..=199) => 200,
             (_, code) => code,
         }
     }
 
+    /// The legacy type whose replies this webhook gives: a catalogue entry for Fitbit or
+    /// Twilio answers like the type of the same name.
+    pub fn answers_like(&self) -> VerificationType {
+        match self.verification_type {
+            VerificationType::Provider => {
+                VerificationType::from_catalogue_id(&self.verification_provider)
+                    .unwrap_or(VerificationType::Provider)
+            }
+            other => other,
+        }
+    }
+
+    /// Replaces the signing secret. The one it replaces keeps verifying for `grace`
+    /// (none when zero); a secret rotated out earlier is forgotten, only one is kept.
+    pub fn rotate_signing_secret(
+        &mut self,
+        secret: Option<Secret>,
+        grace: Duration,
+        now: DateTime<Utc>,
+    ) {
+        if secret == self.signing_secret {
+            return;
+        }
+        // Kept to the microsecond, as every database stores it, so reads equal writes.
+        let expire_time = chrono::TimeDelta::from_std(grace)
+            .ok()
+            .and_then(|grace| now.checked_add_signed(grace))
+            .map(|time| {
+                chrono::DurationRound::duration_trunc(time, chrono::TimeDelta::microseconds(1))
+                    .unwrap_or(time)
+            });
+        self.previous_secret = match (self.signing_secret.take(), expire_time) {
+            (Some(secret), Some(expire_time)) if !grace.is_zero() => Some(PreviousSecret {
+                secret,
+                expire_time,
+            }),
+            _ => None,
+        };
+        self.signing_secret = secret;
+    }
+
+    /// The replaced secret, while it still verifies.
+    pub fn active_previous_secret(&self, now: DateTime<Utc>) -> Option<&Secret> {
+        self.previous_secret
+            .as_ref()
+            .filter(|previous| previous.expire_time > now)
+            .map(|previous| &previous.secret)
+    }
+
     pub fn has_basic_auth(&self) -> bool {
         !self.basic_auth_username.is_empty() || self.basic_auth_password_digest.is_some()
     }
-}
-
-fn is_standard_webhooks_secret(secret: &str) -> bool {
-    secret.strip_prefix("whsec_").is_some_and(|key| {
-        base64::engine::general_purpose::STANDARD
-            .decode(key)
-            .is_ok_and(|k| !k.is_empty())
-    })
 }
 
 /// A stored webhook. Its `Debug` leaves out the token, which is the URL's only secret.
@@ -380,22 +459,7 @@ mod tests {
             ),
             (
                 WebhookSpec {
-                    verification_type: VerificationType::Facebook,
-                    ..valid()
-                },
-                "webhook.verification_code",
-            ),
-            (
-                WebhookSpec {
-                    verification_type: VerificationType::Github,
-                    ..valid()
-                },
-                "webhook.signing_secret",
-            ),
-            (
-                WebhookSpec {
-                    verification_type: VerificationType::StandardWebhooks,
-                    signing_secret: Some("nope".into()),
+                    signing_secret: Some("x".repeat(1025).into()),
                     ..valid()
                 },
                 "webhook.signing_secret",
@@ -475,12 +539,21 @@ mod tests {
     fn debug_output_keeps_secrets_out() {
         let spec = WebhookSpec {
             signing_secret: Some("top-secret-signing".into()),
+            previous_secret: Some(PreviousSecret {
+                secret: "previous-signing".into(),
+                expire_time: Utc::now(),
+            }),
             basic_auth_password_digest: Some("digest-of-password".into()),
             verification_code: "verify-me".into(),
             ..valid()
         };
         let shown = format!("{spec:?}");
-        for secret in ["top-secret-signing", "digest-of-password", "verify-me"] {
+        for secret in [
+            "top-secret-signing",
+            "previous-signing",
+            "digest-of-password",
+            "verify-me",
+        ] {
             assert!(!shown.contains(secret), "{shown}");
         }
         assert!(shown.contains("<redacted>"));
@@ -488,7 +561,7 @@ mod tests {
 
     #[test]
     fn verification_type_names_round_trip() {
-        for n in 1..=10 {
+        for n in 1..=LAST_TYPE {
             let t = VerificationType::from_proto(n).unwrap();
             assert_eq!(VerificationType::parse(t.as_str()), Some(t));
             assert_eq!(t.as_proto(), n);
@@ -497,6 +570,38 @@ mod tests {
             VerificationType::from_proto(0),
             Some(VerificationType::None)
         );
-        assert_eq!(VerificationType::from_proto(11), None);
+        assert_eq!(VerificationType::from_proto(LAST_TYPE + 1), None);
+        for n in 2..=10 {
+            let t = VerificationType::from_proto(n).unwrap();
+            let id = t.catalogue_id().unwrap();
+            assert_eq!(VerificationType::from_catalogue_id(id), Some(t));
+        }
+    }
+
+    #[test]
+    fn a_rotated_secret_keeps_verifying_for_its_grace_only() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let day = Duration::from_secs(86_400);
+        let mut spec = WebhookSpec {
+            signing_secret: Some("one".into()),
+            ..valid()
+        };
+        spec.rotate_signing_secret(Some("one".into()), day, now);
+        assert_eq!(
+            spec.previous_secret, None,
+            "an unchanged secret rotates nothing"
+        );
+        spec.rotate_signing_secret(Some("two".into()), day, now);
+        assert_eq!(spec.active_previous_secret(now), Some(&Secret::from("one")));
+        let later = now + chrono::TimeDelta::seconds(86_400);
+        assert_eq!(spec.active_previous_secret(later), None);
+        spec.rotate_signing_secret(Some("three".into()), day, now);
+        assert_eq!(spec.active_previous_secret(now), Some(&Secret::from("two")));
+        spec.rotate_signing_secret(Some("four".into()), Duration::ZERO, now);
+        assert_eq!(
+            spec.previous_secret, None,
+            "a zero grace drops the old secret"
+        );
+        assert_eq!(spec.signing_secret, Some(Secret::from("four")));
     }
 }

@@ -3,10 +3,8 @@
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use hookgate_domain::{
-    alexa::{self, AlexaClaim},
-    Error,
-};
+use hookgate_domain::Error;
+use hookgate_verify::alexa::{self, AlexaClaim};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::{
     client::legacy::{connect::HttpConnector, Client},

@@ -5,18 +5,23 @@
 
 mod alexa;
 mod config;
+mod events;
 mod limiter;
 mod metrics;
 mod pipeline;
+mod rejections;
 mod response;
 mod server;
 mod snapshot;
+mod tester;
 mod trace;
 
 pub use alexa::{AlexaVerifier, ChainFuture, ChainSource};
 pub use config::GatewayConfig;
+pub use events::Reason;
 pub use limiter::RateLimit;
 pub use metrics::Metrics;
 pub use pipeline::{IngressRequest, Outcome, Pipeline, Published};
+pub use rejections::RejectionTopic;
 pub use server::{serve, Gateway};
 pub use snapshot::WebhookSnapshot;

@@ -11,12 +11,27 @@ pub struct StatusLabel {
     pub status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+/// Registered under the `hookgate_` prefix; counters get `_total` from the encoder. Moved
+/// only through `crate::events`, which logs each event beside its counter.
 #[derive(Clone)]
 pub struct Metrics {
     pub responses: Family<StatusLabel, Counter>,
     pub published: Counter,
     pub publish_failures: Counter,
     pub publish_seconds: Histogram,
+    pub rejected: Family<ReasonLabel, Counter>,
+    pub reply_timeouts: Counter,
+    pub rejection_records: Family<OutcomeLabel, Counter>,
 }
 
 impl Metrics {
@@ -28,6 +43,9 @@ impl Metrics {
             publish_seconds: Histogram::new([
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ]),
+            rejected: Family::default(),
+            reply_timeouts: Counter::default(),
+            rejection_records: Family::default(),
         };
         registry.register(
             "ingress_responses",
@@ -48,6 +66,21 @@ impl Metrics {
             "publish_duration_seconds",
             "Time from publish to Kafka acknowledgement",
             metrics.publish_seconds.clone(),
+        );
+        registry.register(
+            "ingress_rejected",
+            "Requests refused, by reason (not_found, basic_auth, signature, rate_limit, body_too_large, header_too_large, timeout, unavailable, ...)",
+            metrics.rejected.clone(),
+        );
+        registry.register(
+            "reply_timeouts",
+            "Requests answered 504 because no workflow replied within reply_timeout",
+            metrics.reply_timeouts.clone(),
+        );
+        registry.register(
+            "rejection_records",
+            "Records for HOOKGATE_REJECTION_TOPIC, by outcome (published, rate_limited, failed)",
+            metrics.rejection_records.clone(),
         );
         metrics
     }

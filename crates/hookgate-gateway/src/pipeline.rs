@@ -2,23 +2,42 @@
 //! the HTTP server and the `TestWebhook` RPC.
 
 use crate::{
+    events::{self, Reason},
     limiter::{Budget, Limiter},
-    response, AlexaVerifier, GatewayConfig, Metrics,
+    response, AlexaVerifier, GatewayConfig, Metrics, RejectionTopic,
 };
 use bytes::Bytes;
 use chrono::Utc;
 use hookgate_bus::{Delivery, PendingReply, Producer, ReplyRouter};
 use hookgate_domain::{
     ingress::{self, Reply},
-    reply,
-    signature::{self, SignedRequest, Verdict},
-    token,
+    rejection::RejectedRequest,
+    reply, token,
     trigger::{self, InboundRequest, RecordContext},
     Error, VerificationType, Webhook,
+};
+use hookgate_storage::Store;
+use hookgate_verify::{
+    catalogue,
+    handshake::{self, Step},
+    SignedRequest, Verdict,
 };
 use http::Response;
 use std::{net::IpAddr, sync::Arc, time::Instant};
 use tokio::sync::Semaphore;
+
+impl IngressRequest {
+    /// The request as a rejection record describes it: no body.
+    pub(crate) fn described(&self) -> RejectedRequest<'_> {
+        RejectedRequest {
+            method: &self.method,
+            path: &self.path,
+            query: self.query.as_deref(),
+            headers: &self.headers,
+            remote_address: self.remote_address,
+        }
+    }
+}
 
 /// A request as the pipeline needs it: already read, already bounded.
 pub struct IngressRequest {
@@ -43,20 +62,20 @@ pub struct Published {
 pub struct Outcome {
     pub response: Response<Bytes>,
     pub published: Option<Published>,
+    /// A handshake stored the webhook's signing secret: cached copies are stale.
+    pub secret_kept: bool,
 }
 
 impl Outcome {
     fn reply(reply: Reply) -> Self {
-        Self {
-            response: response::from_reply(reply),
-            published: None,
-        }
+        Self::refusal(response::from_reply(reply))
     }
 
-    fn error(error: &Error, webhook: &Webhook) -> Self {
+    fn refusal(response: Response<Bytes>) -> Self {
         Self {
-            response: response::from_error(error, webhook.spec.has_basic_auth()),
+            response,
             published: None,
+            secret_kept: false,
         }
     }
 }
@@ -71,6 +90,9 @@ pub struct Pipeline {
     max_body_bytes: usize,
     alexa: Option<AlexaVerifier>,
     metrics: Metrics,
+    /// Where a handshake's secret (Asana's) is kept; without it such handshakes get 503.
+    secrets: Option<Store>,
+    rejections: Option<RejectionTopic>,
 }
 
 impl Pipeline {
@@ -87,7 +109,91 @@ impl Pipeline {
                 })
                 .ok(),
             metrics,
+            secrets: None,
+            rejections: None,
         }
+    }
+
+    /// Records every refused request of a known webhook on `topic`.
+    pub fn with_rejections(mut self, topic: RejectionTopic) -> Self {
+        self.rejections = Some(topic);
+        self
+    }
+
+    /// Counts and logs a refusal, and records it on the rejection topic when there is one.
+    pub(crate) fn rejected(
+        &self,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &RejectedRequest<'_>,
+        error: &dyn std::fmt::Display,
+        test: bool,
+    ) {
+        events::rejected(&self.metrics, reason, Some(&webhook.name), error);
+        if let Some(topic) = &self.rejections {
+            topic.record(&self.metrics, webhook, request, reason, test);
+        }
+    }
+
+    /// [`Self::rejected`] and the answer `error` calls for, charged to no budget.
+    pub(crate) fn refuse(
+        &self,
+        error: &Error,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &RejectedRequest<'_>,
+        test: bool,
+    ) -> Response<Bytes> {
+        self.rejected(Reason::of(error, reason), webhook, request, error, test);
+        response::from_error(error, webhook.spec.has_basic_auth())
+    }
+
+    /// Answers a request refused before it proved it comes from the sender: it spends the
+    /// webhook's budget for such requests (429 once that is gone), never the sender's.
+    pub(crate) fn reject(
+        &self,
+        error: &Error,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &RejectedRequest<'_>,
+        test: bool,
+    ) -> Response<Bytes> {
+        match self
+            .limiter
+            .spend(&webhook.name.webhook_id, Budget::Rejected)
+        {
+            Ok(()) => self.refuse(error, reason, webhook, request, test),
+            Err(limited) => self.refuse(&limited, Reason::RateLimit, webhook, request, test),
+        }
+    }
+
+    fn refused(
+        &self,
+        error: &Error,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &IngressRequest,
+        test: bool,
+    ) -> Outcome {
+        Outcome::refusal(self.refuse(error, reason, webhook, &request.described(), test))
+    }
+
+    /// [`Self::reject`] for a request already read.
+    fn rejected_unproven(
+        &self,
+        error: &Error,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &IngressRequest,
+        test: bool,
+    ) -> Outcome {
+        Outcome::refusal(self.reject(error, reason, webhook, &request.described(), test))
+    }
+
+    /// Lets handshakes that hand over a secret (Asana's) keep it in `store`.
+    pub fn with_secret_store(mut self, store: Store) -> Self {
+        self.secrets = Some(store);
+        self
     }
 
     /// Checks Alexa signatures with `verifier` instead of Amazon's published chains.
@@ -112,28 +218,12 @@ impl Pipeline {
         self.limiter.has_room(&webhook.name.webhook_id)
     }
 
-    /// Answers a request refused before it proved it comes from the sender: it spends the
-    /// webhook's budget for such requests (429 once that is gone), never the sender's.
-    pub fn reject(&self, webhook: &Webhook, error: &Error) -> Response<Bytes> {
-        self.refuse(webhook, error).response
-    }
-
-    fn refuse(&self, webhook: &Webhook, error: &Error) -> Outcome {
-        match self
-            .limiter
-            .spend(&webhook.name.webhook_id, Budget::Rejected)
-        {
-            Ok(()) => Outcome::error(error, webhook),
-            Err(limited) => Outcome::error(&limited, webhook),
-        }
-    }
-
     async fn verify_signature(
         &self,
         spec: &hookgate_domain::WebhookSpec,
         signed: &SignedRequest<'_>,
     ) -> Result<Option<&'static str>, Error> {
-        match signature::verify(spec, signed)? {
+        match hookgate_verify::verify(spec, signed)? {
             Verdict::Unsigned => Ok(None),
             Verdict::Verified(scheme) => Ok(Some(scheme)),
             Verdict::NeedsAlexaChain(claim) => {
@@ -141,7 +231,54 @@ impl Pipeline {
                     Error::Unavailable("alexa verification is not available".into())
                 })?;
                 verifier.verify(&claim, signed.body, signed.now).await?;
-                Ok(Some(spec.verification_type.as_str()))
+                Ok(catalogue::verified_name(spec))
+            }
+        }
+    }
+
+    /// A handshake's answer; Asana's secret is stored before its echo is sent, so the
+    /// events that follow can be verified.
+    async fn answer_handshake(
+        &self,
+        webhook: &Webhook,
+        request: &IngressRequest,
+        step: Step,
+    ) -> Outcome {
+        let refused = matches!(&step, Step::Reply(reply) if reply.status >= 400);
+        let budget = match refused {
+            true => Budget::Rejected,
+            false => Budget::Sender,
+        };
+        if let Err(error) = self.limiter.spend(&webhook.name.webhook_id, budget) {
+            return self.refused(&error, Reason::RateLimit, webhook, request, false);
+        }
+        match step {
+            Step::Reply(reply) => {
+                if refused {
+                    let error = format!("handshake refused with {}", reply.status);
+                    let described = request.described();
+                    self.rejected(Reason::Handshake, webhook, &described, &error, false);
+                }
+                Outcome::reply(reply)
+            }
+            Step::KeepSecret { secret, reply } => {
+                let Some(store) = &self.secrets else {
+                    let error = Error::Unavailable("handshake secrets cannot be kept here".into());
+                    return self.refused(&error, Reason::Unavailable, webhook, request, false);
+                };
+                match store.keep_signing_secret(webhook, secret).await {
+                    Ok(_) => {
+                        tracing::info!(webhook = %webhook.name, "handshake secret kept");
+                        Outcome {
+                            secret_kept: true,
+                            ..Outcome::reply(reply)
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(webhook = %webhook.name, %error, "handshake secret not kept");
+                        self.refused(&error, Reason::Unavailable, webhook, request, false)
+                    }
+                }
             }
         }
     }
@@ -154,11 +291,12 @@ impl Pipeline {
     /// handshakes.
     pub async fn test(&self, webhook: &Webhook, request: IngressRequest) -> Outcome {
         if let Err(error) = self.has_room(webhook) {
-            return Outcome::error(&error, webhook);
+            return self.refused(&error, Reason::RateLimit, webhook, &request, true);
         }
         if request.body.len() > self.max_body_bytes {
             let limit = self.max_body_bytes;
-            return self.refuse(webhook, &Error::PayloadTooLarge { limit });
+            let error = Error::PayloadTooLarge { limit };
+            return self.rejected_unproven(&error, Reason::BodyTooLarge, webhook, &request, true);
         }
         self.handle(webhook, request, true).await
     }
@@ -169,26 +307,25 @@ impl Pipeline {
     pub async fn handle(&self, webhook: &Webhook, request: IngressRequest, test: bool) -> Outcome {
         let spec = &webhook.spec;
         if spec.disabled {
-            return Outcome::reply(Reply {
-                status: 200,
-                content_type: Some(ingress::JSON),
-                body: Bytes::from_static(br#"{"success":true}"#),
-            });
+            return Outcome::reply(Reply::new(
+                200,
+                Some(ingress::JSON),
+                Bytes::from_static(br#"{"success":true}"#),
+            ));
         }
         let authorization = request
             .headers
             .get(http::header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        if let Err(error) = ingress::check_basic_auth(spec, authorization) {
-            return self.refuse(webhook, &error);
+        if let Err(error) = hookgate_verify::check_basic_auth(spec, authorization) {
+            return self.rejected_unproven(&error, Reason::BasicAuth, webhook, &request, test);
         }
         if !test {
             let query = ingress::parse_query(request.query.as_deref());
-            if let Some(reply) = ingress::query_handshake(spec, &request.method, &query) {
-                return match self.spend(webhook) {
-                    Ok(()) => Outcome::reply(reply),
-                    Err(error) => Outcome::error(&error, webhook),
-                };
+            if let Some(step) =
+                handshake::before_signature(spec, &request.method, &query, &request.headers)
+            {
+                return self.answer_handshake(webhook, &request, step).await;
             }
         }
         let signed = SignedRequest {
@@ -201,20 +338,19 @@ impl Pipeline {
         let verified = match self.verify_signature(spec, &signed).await {
             Ok(verified) => verified,
             Err(error) => {
-                tracing::info!(webhook = %webhook.name, %error, "signature rejected");
-                return self.refuse(webhook, &error);
+                return self.rejected_unproven(&error, Reason::Signature, webhook, &request, test)
             }
         };
         if let Err(error) = self.spend(webhook) {
-            return Outcome::error(&error, webhook);
+            return self.refused(&error, Reason::RateLimit, webhook, &request, test);
         }
         if !test {
-            if let Some(reply) = ingress::slack_handshake(spec, &request.body) {
+            if let Some(reply) = handshake::after_signature(spec, &request.headers, &request.body) {
                 return Outcome::reply(reply);
             }
         }
         // Fitbit always answers 204, so there is no workflow reply to wait for.
-        let waits = spec.wait_for_reply && spec.verification_type != VerificationType::Fitbit;
+        let waits = spec.wait_for_reply && spec.answers_like() != VerificationType::Fitbit;
         let reply_id = waits.then(token::new_event_id);
         let permit = match waits {
             true => match self.waiting.clone().try_acquire_owned() {
@@ -222,7 +358,7 @@ impl Pipeline {
                 Err(_) => {
                     let error =
                         Error::Unavailable("too many requests are waiting for replies".into());
-                    return Outcome::error(&error, webhook);
+                    return self.refused(&error, Reason::WaitingFull, webhook, &request, test);
                 }
             },
             false => None,
@@ -233,13 +369,13 @@ impl Pipeline {
                 Some(pending) => Some(pending),
                 None => {
                     let error = Error::Unavailable("workflow replies are not read yet".into());
-                    return Outcome::error(&error, webhook);
+                    return self.refused(&error, Reason::Unavailable, webhook, &request, test);
                 }
             },
             (Some(_), None) => {
                 let error =
                     Error::Unavailable("workflow replies are not available in this process".into());
-                return Outcome::error(&error, webhook);
+                return self.refused(&error, Reason::Unavailable, webhook, &request, test);
             }
             (None, _) => None,
         };
@@ -248,7 +384,9 @@ impl Pipeline {
             .await
         {
             Ok(published) => published,
-            Err(error) => return Outcome::error(&error, webhook),
+            Err(error) => {
+                return self.refused(&error, Reason::Unavailable, webhook, &request, test)
+            }
         };
         drop(request);
         let response = match pending {
@@ -259,6 +397,7 @@ impl Pipeline {
         Outcome {
             response,
             published: Some(published),
+            secret_kept: false,
         }
     }
 
@@ -269,6 +408,7 @@ impl Pipeline {
 
     async fn await_reply(&self, webhook: &Webhook, pending: PendingReply) -> Response<Bytes> {
         let Some(message) = pending.wait(webhook.spec.reply_timeout).await else {
+            events::reply_timed_out(&self.metrics, &webhook.name, webhook.spec.reply_timeout);
             return response::from_error(&Error::ReplyTimeout, false);
         };
         match reply::to_reply(&message) {
@@ -309,25 +449,23 @@ impl Pipeline {
         let started = Instant::now();
         match self.producer.publish(&record).await {
             Ok(delivery) => {
-                self.metrics.published.inc();
-                self.metrics
-                    .publish_seconds
-                    .observe(started.elapsed().as_secs_f64());
-                tracing::debug!(
-                    webhook = %webhook.name,
-                    event_id = %record.event_id,
-                    partition = delivery.partition,
-                    offset = delivery.offset,
-                    "trigger published"
+                let took = started.elapsed();
+                events::published(
+                    &self.metrics,
+                    &webhook.name,
+                    &record.event_id,
+                    &delivery,
+                    took,
                 );
                 Ok(Published {
                     event_id: record.event_id,
                     delivery,
                 })
             }
+            // Not a failure of Kafka's: the caller gets 413, counted as body_too_large.
+            Err(error @ hookgate_bus::BusError::RecordTooLarge { .. }) => Err(error.into()),
             Err(error) => {
-                self.metrics.publish_failures.inc();
-                tracing::warn!(webhook = %webhook.name, event_id = %record.event_id, %error, "trigger not published");
+                events::publish_failed(&self.metrics, &webhook.name, &record.event_id, &error);
                 Err(error.into())
             }
         }

@@ -16,6 +16,14 @@ pub(crate) fn from_reply(reply: Reply) -> Response<Bytes> {
     if let Some(content_type) = reply.content_type {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
+    for (name, value) in reply.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
     response
 }
 
@@ -43,11 +51,11 @@ pub(crate) fn from_error(error: &Error, basic_auth: bool) -> Response<Bytes> {
 
 /// A workflow's reply; its headers never override the security headers set here.
 pub(crate) fn from_workflow(reply: WorkflowReply) -> Response<Bytes> {
-    let mut response = from_reply(Reply {
-        status: reply.status,
-        content_type: Some(reply.content_type),
-        body: reply.body,
-    });
+    let mut response = from_reply(Reply::new(
+        reply.status,
+        Some(reply.content_type),
+        reply.body,
+    ));
     let headers = response.headers_mut();
     for (name, value) in reply.headers {
         if let (Ok(name), Ok(value)) = (

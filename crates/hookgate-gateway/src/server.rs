@@ -1,8 +1,11 @@
 //! The HTTP/1.1 server: header and body limits, routing to a webhook, reading the body.
 
-use crate::{response, GatewayConfig, IngressRequest, Metrics, Pipeline, WebhookSnapshot};
+use crate::{
+    events::{self, Reason},
+    response, GatewayConfig, IngressRequest, Metrics, Pipeline, WebhookSnapshot,
+};
 use bytes::Bytes;
-use hookgate_domain::Error;
+use hookgate_domain::{rejection::RejectedRequest, Error};
 use http::{header, Request, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -52,12 +55,19 @@ impl Gateway {
         response
     }
 
+    /// A refusal before any webhook is known: counted and logged, never recorded.
+    fn refuse_unknown(&self, error: &Error, reason: Reason) -> Response<Bytes> {
+        events::rejected(&self.metrics, reason, None, error);
+        response::from_error(error, false)
+    }
+
     async fn route(&self, request: Request<Incoming>, remote: SocketAddr) -> Response<Bytes> {
         let limit = self.config.max_header_bytes;
         if head_size(&request) > limit {
-            return response::from_error(&Error::HeadersTooLarge { limit }, false);
+            return self.refuse_unknown(&Error::HeadersTooLarge { limit }, Reason::HeaderTooLarge);
         }
-        let not_found = || response::from_error(&Error::NotFound("webhook".into()), false);
+        let not_found =
+            || self.refuse_unknown(&Error::NotFound("webhook".into()), Reason::NotFound);
         let Some(rest) = request.uri().path().strip_prefix(WEBHOOK_PREFIX) else {
             return not_found();
         };
@@ -68,13 +78,36 @@ impl Gateway {
         let webhook = match self.webhooks.get(token) {
             Ok(Some(webhook)) => webhook,
             Ok(None) => return not_found(),
-            Err(error) => {
-                tracing::warn!(%error, "webhook lookup failed");
-                return response::from_error(&error, false);
+            Err(error) => return self.refuse_unknown(&error, Reason::Unavailable),
+        };
+        let remote_address =
+            client_address(request.headers(), remote, self.config.trusted_proxy_hops);
+        // `unproven` refusals spend the webhook's budget for requests that did not prove
+        // they come from the sender; the others are charged to no budget.
+        let refuse = |error: &Error,
+                      reason: Reason,
+                      unproven: bool,
+                      parts: (&http::Method, &http::Uri, &http::HeaderMap)| {
+            let (method, uri, headers) = parts;
+            let described = RejectedRequest {
+                method,
+                path: &sub_path,
+                query: uri.query(),
+                headers,
+                remote_address: Some(remote_address),
+            };
+            match unproven {
+                true => self
+                    .pipeline
+                    .reject(error, reason, &webhook, &described, false),
+                false => self
+                    .pipeline
+                    .refuse(error, reason, &webhook, &described, false),
             }
         };
         if let Err(error) = self.pipeline.has_room(&webhook) {
-            return response::from_error(&error, false);
+            let head = (request.method(), request.uri(), request.headers());
+            return refuse(&error, Reason::RateLimit, false, head);
         }
         let limit = self.config.max_body_bytes;
         let declared = request
@@ -83,11 +116,16 @@ impl Gateway {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|length| length > limit as u64) {
-            return self
-                .pipeline
-                .reject(&webhook, &Error::PayloadTooLarge { limit });
+            let head = (request.method(), request.uri(), request.headers());
+            return refuse(
+                &Error::PayloadTooLarge { limit },
+                Reason::BodyTooLarge,
+                true,
+                head,
+            );
         }
         let (parts, body) = request.into_parts();
+        let head = (&parts.method, &parts.uri, &parts.headers);
         let body = match tokio::time::timeout(
             self.config.body_read_timeout,
             Limited::new(body, limit).collect(),
@@ -96,22 +134,21 @@ impl Gateway {
         {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(error)) if error.is::<LengthLimitError>() => {
-                return self
-                    .pipeline
-                    .reject(&webhook, &Error::PayloadTooLarge { limit })
+                return refuse(
+                    &Error::PayloadTooLarge { limit },
+                    Reason::BodyTooLarge,
+                    true,
+                    head,
+                )
             }
             Ok(Err(error)) => {
                 tracing::debug!(%error, "request body unreadable");
-                return self.pipeline.reject(
-                    &webhook,
-                    &Error::invalid("body", "request body could not be read"),
-                );
+                let error = Error::invalid("body", "request body could not be read");
+                return refuse(&error, Reason::BadRequest, true, head);
             }
             Err(_) => {
-                return self.pipeline.reject(
-                    &webhook,
-                    &Error::RequestTimeout("request body not received in time".into()),
-                )
+                let error = Error::RequestTimeout("request body not received in time".into());
+                return refuse(&error, Reason::Timeout, true, head);
             }
         };
         let query = parts.uri.query().map(str::to_owned);
@@ -119,7 +156,6 @@ impl Gateway {
             Some(q) => format!("{}{}?{q}", self.config.public_url, parts.uri.path()),
             None => format!("{}{}", self.config.public_url, parts.uri.path()),
         };
-        let remote_address = client_address(&parts.headers, remote, self.config.trusted_proxy_hops);
         let ingress = IngressRequest {
             method: parts.method,
             path: sub_path,
@@ -136,11 +172,19 @@ impl Gateway {
             otel.kind = "server",
         );
         crate::trace::continue_trace(&span, &ingress.headers);
-        self.pipeline
+        let outcome = self
+            .pipeline
             .handle(&webhook, ingress, false)
             .instrument(span)
-            .await
-            .response
+            .await;
+        if outcome.secret_kept {
+            // The events that follow Asana's handshake must see the secret it handed over;
+            // other gateways read it from the change log.
+            if let Err(error) = self.webhooks.refresh().await {
+                tracing::warn!(%error, "gateway snapshot not refreshed after a handshake");
+            }
+        }
+        outcome.response
     }
 }
 

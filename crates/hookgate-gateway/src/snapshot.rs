@@ -174,23 +174,36 @@ impl WebhookSnapshot {
         self.len() == 0
     }
 
-    /// `Err` naming the problem while the snapshot is not loaded or the database did not
-    /// answer the last refresh (the snapshot is then served as last known).
+    /// `Err` until the first load, before which every token would be answered 404. After
+    /// it the snapshot serves as last read whatever the database does: that is
+    /// [`Self::refresh_failure`]'s to report.
     pub fn health(&self) -> Result<(), String> {
-        let failure = self
-            .inner
+        match (
+            self.read_entries(|entries| entries.is_some()),
+            self.failure(),
+        ) {
+            (true, _) => Ok(()),
+            (false, Some(failure)) => Err(format!("webhooks are not loaded yet: {failure}")),
+            (false, None) => Err("webhooks are not loaded yet".into()),
+        }
+    }
+
+    /// Why the last refresh failed, while the database keeps failing it.
+    pub fn refresh_failure(&self) -> Option<String> {
+        self.failure().map(|failure| {
+            format!(
+                "the last refresh failed: {failure} (serving {} webhooks as last read)",
+                self.len()
+            )
+        })
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.inner
             .failure
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        match (self.read_entries(|entries| entries.is_some()), failure) {
-            (_, Some(failure)) => Err(format!(
-                "database: {failure} (serving {} webhooks as last read)",
-                self.len()
-            )),
-            (false, None) => Err("database: webhooks are not loaded yet".into()),
-            (true, None) => Ok(()),
-        }
+            .clone()
     }
 
     fn read_entries<T>(&self, read: impl FnOnce(Option<&HashSet<Entry>>) -> T) -> T {

@@ -22,6 +22,11 @@ pub struct Model {
     pub reply_timeout_ms: i64,
     pub basic_auth_username: String,
     pub basic_auth_password_digest: Option<String>,
+    pub verification_provider: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub hmac: Option<String>,
+    pub previous_signing_secret: Option<String>,
+    pub previous_secret_expire_time: Option<ChronoDateTimeUtc>,
     pub revision: i64,
     pub create_time: ChronoDateTimeUtc,
     pub update_time: ChronoDateTimeUtc,

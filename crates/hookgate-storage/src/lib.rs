@@ -5,8 +5,9 @@
 mod change;
 mod entity;
 mod error;
+mod m20261129_000003_verification;
 pub mod migration;
 mod store;
 
 pub use change::Change;
-pub use store::{Page, Store, CHANGE_RETENTION, DEFAULT_POOL_SIZE};
+pub use store::{Page, Store, CHANGE_RETENTION, DEFAULT_POOL};

@@ -7,7 +7,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateWebhooks), Box::new(WebhookChanges)]
+        vec![
+            Box::new(CreateWebhooks),
+            Box::new(WebhookChanges),
+            Box::new(crate::m20261129_000003_verification::Verification),
+        ]
     }
 }
 

@@ -7,11 +7,14 @@ use crate::{
     migration::Migrator,
 };
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use hookgate_domain::{token, Error, VerificationType, Webhook, WebhookName, WebhookSpec};
+use hookgate_domain::{
+    token, Error, HmacScheme, PreviousSecret, Secret, VerificationType, Webhook, WebhookName,
+    WebhookSpec,
+};
 use sea_orm::{
     sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
-    DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::{
@@ -22,8 +25,6 @@ use std::{
     time::Duration,
 };
 
-/// Connections a store opens at most unless told otherwise.
-pub const DEFAULT_POOL_SIZE: u32 = 16;
 /// How long the change log keeps a write. A gateway that has not read the log for half of
 /// this reloads every webhook instead.
 pub const CHANGE_RETENTION: Duration = Duration::from_secs(3600);
@@ -31,6 +32,12 @@ pub const CHANGE_RETENTION: Duration = Duration::from_secs(3600);
 const PRUNE_EVERY: TimeDelta = TimeDelta::minutes(10);
 /// SQLite's default limit on bound parameters is 999.
 const IDS_PER_QUERY: usize = 500;
+
+/// Connections per process unless configured: enough for a laptop's `serve`.
+pub const DEFAULT_POOL: u32 = 16;
+
+/// The advisory lock key migrations take on PostgreSQL ("hookgate" in ASCII).
+const MIGRATION_LOCK: i64 = 0x686f_6f6b_6761_7465;
 
 /// One page of a listing; `more` says whether another page follows.
 #[derive(Debug)]
@@ -50,11 +57,12 @@ pub struct Store {
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) with the default pool size.
     pub async fn connect(url: &str) -> Result<Self, Error> {
-        Self::connect_pooled(url, DEFAULT_POOL_SIZE).await
+        Self::connect_with_pool(url, DEFAULT_POOL).await
     }
 
-    /// Connects with at most `max_connections` connections.
-    pub async fn connect_pooled(url: &str, max_connections: u32) -> Result<Self, Error> {
+    /// Connects with at most `max_connections` open at once: each replica's share of the
+    /// server's connection limit.
+    pub async fn connect_with_pool(url: &str, max_connections: u32) -> Result<Self, Error> {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(max_connections.max(1))
@@ -69,9 +77,50 @@ impl Store {
         })
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration. On PostgreSQL under a transaction-scoped advisory
+    /// lock, so replicas that start together migrate one after the other instead of racing
+    /// on the same DDL.
     pub async fn migrate(&self) -> Result<(), Error> {
-        Migrator::up(&self.db, None).await.map_err(from_db)
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return Migrator::up(&self.db, None).await.map_err(from_db);
+        }
+        let transaction = self.db.begin().await.map_err(from_db)?;
+        transaction
+            .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await
+            .map_err(from_db)?;
+        Migrator::up(&transaction, None).await.map_err(from_db)?;
+        transaction.commit().await.map_err(from_db)
+    }
+
+    /// `Ok` once every migration this binary knows is applied, for `/readyz`. Migrations it
+    /// does not know (a newer binary's) are fine: they must keep older replicas working
+    /// during a rollout.
+    pub async fn schema_current(&self) -> Result<(), Error> {
+        let backend = self.db.get_database_backend();
+        let applied: std::collections::HashSet<String> = self
+            .db
+            .query_all(Statement::from_string(
+                backend,
+                "SELECT version FROM seaql_migrations",
+            ))
+            .await
+            .map_err(|_| Error::Unavailable("schema: not migrated yet".to_owned()))?
+            .iter()
+            .filter_map(|row| row.try_get::<String>("", "version").ok())
+            .collect();
+        let missing: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|migration| migration.name().to_owned())
+            .filter(|name| !applied.contains(name))
+            .collect();
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(Error::Unavailable(format!(
+                "schema: migrations not applied yet: {}",
+                missing.join(", ")
+            ))),
+        }
     }
 
     /// Whether the database answers, for `/readyz`.
@@ -90,7 +139,7 @@ impl Store {
             update_time: now,
         };
         let txn = self.db.begin().await.map_err(from_db)?;
-        entity::Entity::insert(to_active(&webhook))
+        entity::Entity::insert(to_active(&webhook)?)
             .exec_without_returning(&txn)
             .await
             .map_err(from_db)?;
@@ -278,6 +327,40 @@ impl Store {
         Ok(rotated)
     }
 
+    /// Sets the signing secret of a webhook that has none (Asana's handshake hands it
+    /// over). Returns whether it was set: a webhook that already has one keeps it.
+    pub async fn keep_signing_secret(
+        &self,
+        webhook: &Webhook,
+        secret: Secret,
+    ) -> Result<bool, Error> {
+        let name = &webhook.name;
+        let txn = self.db.begin().await.map_err(from_db)?;
+        let result = entity::Entity::update_many()
+            .col_expr(
+                entity::Column::SigningSecret,
+                Expr::value(secret.into_exposed()),
+            )
+            .col_expr(
+                entity::Column::Revision,
+                Expr::col(entity::Column::Revision).add(1),
+            )
+            .col_expr(entity::Column::UpdateTime, Expr::value(now()))
+            .filter(entity::Column::Id.eq(name.webhook_id.as_str()))
+            .filter(entity::Column::ApplicationId.eq(name.application_id.as_str()))
+            .filter(entity::Column::SigningSecret.is_null())
+            .exec(&txn)
+            .await
+            .map_err(from_db)?;
+        if result.rows_affected != 1 {
+            txn.rollback().await.map_err(from_db)?;
+            return Ok(false);
+        }
+        // Logged like every write, so every gateway's snapshot learns the secret.
+        self.log_change(txn, webhook).await?;
+        Ok(true)
+    }
+
     /// Deletes the webhook if it is still at `current.revision`.
     pub async fn delete(&self, current: &Webhook) -> Result<(), Error> {
         let txn = self.db.begin().await.map_err(from_db)?;
@@ -293,7 +376,7 @@ impl Store {
     }
 
     async fn compare_and_set(&self, current: &Webhook, next: &Webhook) -> Result<(), Error> {
-        let mut active = to_active(next);
+        let mut active = to_active(next)?;
         active.id = sea_orm::ActiveValue::NotSet;
         active.application_id = sea_orm::ActiveValue::NotSet;
         active.create_time = sea_orm::ActiveValue::NotSet;
@@ -360,9 +443,16 @@ fn now() -> DateTime<Utc> {
         .unwrap_or(time)
 }
 
-fn to_active(webhook: &Webhook) -> entity::ActiveModel {
+fn to_active(webhook: &Webhook) -> Result<entity::ActiveModel, Error> {
     let spec = &webhook.spec;
-    entity::ActiveModel {
+    let exposed = |secret: &Option<Secret>| secret.as_ref().map(|s| s.expose().clone());
+    let hmac = spec
+        .hmac
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|error| Error::Internal(format!("hmac scheme not storable: {error}")))?;
+    Ok(entity::ActiveModel {
         id: Set(webhook.name.webhook_id.clone()),
         application_id: Set(webhook.name.application_id.clone()),
         token: Set(webhook.token.clone()),
@@ -370,17 +460,24 @@ fn to_active(webhook: &Webhook) -> entity::ActiveModel {
         description: Set(spec.description.clone()),
         disabled: Set(spec.disabled),
         verification_type: Set(spec.verification_type.as_str().to_owned()),
-        verification_code: Set(spec.verification_code.clone()),
-        signing_secret: Set(spec.signing_secret.clone()),
+        verification_code: Set(spec.verification_code.expose().clone()),
+        signing_secret: Set(exposed(&spec.signing_secret)),
         response_code: Set(i32::from(spec.response_code)),
         wait_for_reply: Set(spec.wait_for_reply),
         reply_timeout_ms: Set(i64::try_from(spec.reply_timeout.as_millis()).unwrap_or(i64::MAX)),
         basic_auth_username: Set(spec.basic_auth_username.clone()),
-        basic_auth_password_digest: Set(spec.basic_auth_password_digest.clone()),
+        basic_auth_password_digest: Set(exposed(&spec.basic_auth_password_digest)),
+        verification_provider: Set(spec.verification_provider.clone()),
+        hmac: Set(hmac),
+        previous_signing_secret: Set(spec
+            .previous_secret
+            .as_ref()
+            .map(|p| p.secret.expose().clone())),
+        previous_secret_expire_time: Set(spec.previous_secret.as_ref().map(|p| p.expire_time)),
         revision: Set(webhook.revision),
         create_time: Set(webhook.create_time),
         update_time: Set(webhook.update_time),
-    }
+    })
 }
 
 fn from_model(model: entity::Model) -> Result<Webhook, Error> {
@@ -391,6 +488,22 @@ fn from_model(model: entity::Model) -> Result<Webhook, Error> {
     let response_code = u16::try_from(model.response_code).map_err(|_| corrupt("response_code"))?;
     let reply_timeout =
         u64::try_from(model.reply_timeout_ms).map_err(|_| corrupt("reply_timeout"))?;
+    let hmac = model
+        .hmac
+        .as_deref()
+        .map(serde_json::from_str::<HmacScheme>)
+        .transpose()
+        .map_err(|_| corrupt("hmac"))?;
+    let previous_secret = match (
+        model.previous_signing_secret,
+        model.previous_secret_expire_time,
+    ) {
+        (Some(secret), Some(expire_time)) => Some(PreviousSecret {
+            secret: secret.into(),
+            expire_time,
+        }),
+        _ => None,
+    };
     Ok(Webhook {
         name: WebhookName::new(model.application_id, model.id),
         token: model.token,
@@ -399,13 +512,16 @@ fn from_model(model: entity::Model) -> Result<Webhook, Error> {
             description: model.description,
             disabled: model.disabled,
             verification_type,
-            verification_code: model.verification_code,
-            signing_secret: model.signing_secret,
+            verification_code: model.verification_code.into(),
+            signing_secret: model.signing_secret.map(Secret::from),
+            verification_provider: model.verification_provider,
+            hmac,
+            previous_secret,
             response_code,
             wait_for_reply: model.wait_for_reply,
             reply_timeout: Duration::from_millis(reply_timeout),
             basic_auth_username: model.basic_auth_username,
-            basic_auth_password_digest: model.basic_auth_password_digest,
+            basic_auth_password_digest: model.basic_auth_password_digest.map(Secret::from),
         },
         revision: model.revision,
         create_time: model.create_time,

@@ -9,11 +9,20 @@ use anyhow::{bail, Context};
 use hookgate_api::{Authorizer, WebhookApi};
 use hookgate_bus::{KafkaConfig, Producer, ReplyRouter};
 use hookgate_gateway::{
-    AlexaVerifier, Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, WebhookSnapshot,
+    AlexaVerifier, Gateway, GatewayConfig, Metrics, Pipeline, RateLimit, RejectionTopic,
+    WebhookSnapshot,
 };
 use hookgate_storage::Store;
 use prometheus_client::registry::Registry;
-use std::{net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    num::NonZeroU32,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 
 /// How long shutdown waits for Kafka to acknowledge what is still queued.
@@ -52,7 +61,7 @@ pub struct Overrides {
     pub admin: Option<TcpListener>,
     /// Checks Alexa signatures against other roots than Amazon's.
     pub alexa: Option<AlexaVerifier>,
-    /// Leaves topic creation to the caller.
+    /// Leaves topic creation (the rejection topic's too) to the caller.
     pub skip_topic_creation: bool,
 }
 
@@ -65,8 +74,9 @@ pub struct App {
     producer: Producer,
     replies: ReplyRouter,
     pipeline: Pipeline,
+    rejections: Option<RejectionTopic>,
     metrics: Metrics,
-    registry: Registry,
+    registry: Arc<Registry>,
     config: GatewayConfig,
     authorizer: Option<Authorizer>,
     snapshot: Option<WebhookSnapshot>,
@@ -93,9 +103,11 @@ impl App {
         };
         let store = match overrides.store {
             Some(store) => store,
-            None => Store::connect_pooled(settings.database_url.expose(), settings.database_pool)
-                .await
-                .context("HOOKGATE_DATABASE_URL: cannot connect to the database")?,
+            None => {
+                Store::connect_with_pool(settings.database_url.expose(), settings.database_pool)
+                    .await
+                    .context("HOOKGATE_DATABASE_URL: cannot connect to the database")?
+            }
         };
         let kafka = settings.kafka();
         let producer = Producer::new(&kafka)
@@ -125,12 +137,18 @@ impl App {
         };
         let mut registry = Registry::with_prefix("hookgate");
         let metrics = Metrics::new(&mut registry);
+        kafka.metrics.register(&mut registry);
         let config = gateway_config(&settings);
         let replies = ReplyRouter::start_in_background(&kafka);
-        let mut pipeline =
-            Pipeline::new(producer.clone(), &config, metrics.clone()).with_replies(replies.clone());
+        let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
+            .with_replies(replies.clone())
+            .with_secret_store(store.clone());
         if let Some(verifier) = overrides.alexa {
             pipeline = pipeline.with_alexa(verifier);
+        }
+        let rejections = rejection_topic(&settings, &kafka, !overrides.skip_topic_creation)?;
+        if let Some(topic) = rejections.clone() {
+            pipeline = pipeline.with_rejections(topic);
         }
         let snapshot = roles.gateway.then(|| WebhookSnapshot::new(store.clone()));
         Ok(Self {
@@ -141,8 +159,9 @@ impl App {
             producer,
             replies,
             pipeline,
+            rejections,
             metrics,
-            registry,
+            registry: Arc::new(registry),
             config,
             authorizer,
             snapshot,
@@ -172,6 +191,11 @@ impl App {
 
     pub fn replies(&self) -> &ReplyRouter {
         &self.replies
+    }
+
+    /// Every metric `/metrics` serves.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.clone()
     }
 
     /// Serves until `stop` is set, then drains and flushes. A server that ends on its own
@@ -208,13 +232,13 @@ impl App {
                 self.settings.public_url.clone(),
                 authorizer,
             )
-            .with_tester(self.pipeline.clone());
+            .with_tester(Arc::new(self.pipeline.clone()));
             if let Some(snapshot) = &self.snapshot {
-                api = api.with_gateway_snapshot(snapshot.clone());
+                api = api.with_gateway(Arc::new(snapshot.clone()));
             }
-            let api_stop = stopped();
+            let (api_stop, drain) = (stopped(), self.settings.shutdown_timeout);
             tasks.spawn(async move {
-                hookgate_api::serve(listener, api, api_stop)
+                hookgate_api::serve_with_drain(listener, api, api_stop, drain)
                     .await
                     .context("the gRPC server failed")
             });
@@ -245,6 +269,10 @@ impl App {
         // is worth a warning, not a failed exit.
         if let Err(error) = self.producer.flush(FLUSH_TIMEOUT).await {
             tracing::warn!(%error, queued = self.producer.in_flight(), "kafka producer not flushed at shutdown");
+        }
+        if let Some(rejections) = &self.rejections {
+            // Best effort, like the records themselves.
+            let _ = rejections.producer().flush(FLUSH_TIMEOUT).await;
         }
         match failure {
             Some(error) => Err(error),
@@ -306,6 +334,35 @@ fn authorizer(settings: &Settings) -> anyhow::Result<Authorizer> {
     Ok(authorizer)
 }
 
+/// The producer for `HOOKGATE_REJECTION_TOPIC`, creating the topic when missing (and
+/// `create`); `None` when the setting is empty.
+fn rejection_topic(
+    settings: &Settings,
+    kafka: &KafkaConfig,
+    create: bool,
+) -> anyhow::Result<Option<RejectionTopic>> {
+    if settings.rejection_topic.is_empty() {
+        return Ok(None);
+    }
+    let config = KafkaConfig {
+        trigger_topic: settings.rejection_topic.clone(),
+        ..kafka.clone()
+    };
+    if create {
+        // In the background: rejection records are best effort and must not hold up
+        // start-up.
+        let creating = config.clone();
+        tokio::spawn(async move {
+            if let Err(error) = hookgate_bus::ensure_topics(&creating).await {
+                tracing::warn!(%error, topic = %creating.trigger_topic, "could not create the rejection topic");
+            }
+        });
+    }
+    let producer = Producer::new(&config)
+        .context("HOOKGATE_KAFKA_PROP_*: invalid Kafka client configuration")?;
+    Ok(Some(RejectionTopic::new(producer)))
+}
+
 fn gateway_config(settings: &Settings) -> GatewayConfig {
     GatewayConfig {
         max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
@@ -327,47 +384,94 @@ fn gateway_config(settings: &Settings) -> GatewayConfig {
 /// A database that does not answer this fast is reported as down.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// `/readyz`'s checks, by the names `?exclude=` takes. A gateway's probe excludes
+/// `database`: it serves from its snapshot through a database outage.
 fn readiness(
     store: &Store,
     snapshot: Option<&WebhookSnapshot>,
     producer: &Producer,
     kafka: &KafkaConfig,
     replies: &ReplyRouter,
-) -> Vec<ReadinessCheck> {
+) -> Vec<(&'static str, ReadinessCheck)> {
+    let mut checks = vec![
+        ("database", database_check(store, snapshot)),
+        ("schema", schema_check(store)),
+        ("kafka", kafka_check(producer, kafka, replies)),
+    ];
+    if let Some(snapshot) = snapshot.cloned() {
+        let loaded: ReadinessCheck = Arc::new(move || {
+            let loaded = snapshot.health();
+            Box::pin(async move { loaded })
+        });
+        checks.push(("snapshot", loaded));
+    }
+    checks
+}
+
+/// The database answers, and answered the snapshot's last refresh.
+fn database_check(store: &Store, snapshot: Option<&WebhookSnapshot>) -> ReadinessCheck {
     let store = store.clone();
     let snapshot = snapshot.cloned();
-    let database: ReadinessCheck = Arc::new(move || {
+    Arc::new(move || {
         let store = store.clone();
         let snapshot = snapshot.clone();
         Box::pin(async move {
             match tokio::time::timeout(PING_TIMEOUT, store.ping()).await {
-                Err(_) => return Err(format!("database: no answer within {PING_TIMEOUT:?}")),
-                Ok(Err(e)) => return Err(format!("database: {e}")),
+                Err(_) => return Err(format!("no answer within {PING_TIMEOUT:?}")),
+                Ok(Err(e)) => return Err(e.to_string()),
                 Ok(Ok(())) => {}
             }
-            snapshot.map_or(Ok(()), |snapshot| snapshot.health())
-        })
-    });
-    let producer = producer.clone();
-    let kafka = kafka.clone();
-    let topics: ReadinessCheck = Arc::new(move || {
-        let producer = producer.clone();
-        let kafka = kafka.clone();
-        Box::pin(async move {
-            hookgate_bus::topics_ready(&producer, &kafka)
-                .await
-                .map_err(|e| format!("kafka: {e}"))
-        })
-    });
-    let replies = replies.clone();
-    let reading: ReadinessCheck = Arc::new(move || {
-        let reading = replies.is_reading();
-        Box::pin(async move {
-            match reading {
-                true => Ok(()),
-                false => Err("kafka: the reply topic is not being read yet".to_owned()),
+            match snapshot.and_then(|snapshot| snapshot.refresh_failure()) {
+                Some(failure) => Err(failure),
+                None => Ok(()),
             }
         })
-    });
-    vec![database, topics, reading]
+    })
+}
+
+/// New pods take no traffic until migrations (run before them) reached their version.
+/// Once they have, the answer is kept: schemas only move forward, and a gateway must not
+/// turn unready over it when the database goes away.
+fn schema_check(store: &Store) -> ReadinessCheck {
+    let store = store.clone();
+    let current = Arc::new(AtomicBool::new(false));
+    Arc::new(move || {
+        let store = store.clone();
+        let current = current.clone();
+        Box::pin(async move {
+            if current.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            match tokio::time::timeout(PING_TIMEOUT, store.schema_current()).await {
+                Err(_) => Err(format!("no answer within {PING_TIMEOUT:?}")),
+                Ok(Err(e)) => Err(e.to_string()),
+                Ok(Ok(())) => {
+                    current.store(true, Ordering::Relaxed);
+                    Ok(())
+                }
+            }
+        })
+    })
+}
+
+/// Records can be published (topics that exist are no use otherwise) and replies are read.
+fn kafka_check(producer: &Producer, kafka: &KafkaConfig, replies: &ReplyRouter) -> ReadinessCheck {
+    let producer = producer.clone();
+    let kafka = kafka.clone();
+    let replies = replies.clone();
+    Arc::new(move || {
+        let producer = producer.clone();
+        let kafka = kafka.clone();
+        let reading = replies.is_reading();
+        Box::pin(async move {
+            producer.health().map_err(|e| e.to_string())?;
+            hookgate_bus::topics_ready(&producer, &kafka)
+                .await
+                .map_err(|e| e.to_string())?;
+            match reading {
+                true => Ok(()),
+                false => Err("the reply topic is not being read yet".to_owned()),
+            }
+        })
+    })
 }

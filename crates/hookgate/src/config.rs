@@ -29,6 +29,8 @@ pub enum Command {
     Migrate(Settings),
     /// Print trigger records as JSON lines as they arrive (Ctrl-C to stop).
     Tail(TailArgs),
+    #[command(flatten)]
+    Client(crate::client::Command),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -56,9 +58,10 @@ pub struct Settings {
     )]
     pub database_url: Secret,
 
-    /// Database connections each process opens at most. Gateways need one or two: requests
-    /// are served from memory.
-    #[arg(long, env = "HOOKGATE_DATABASE_POOL", value_name = "HOOKGATE_DATABASE_POOL", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Most database connections this process opens. Replicas times this must stay below the
+    /// server's limit (PostgreSQL's default max_connections is 100). Gateways need one or two:
+    /// they serve requests from memory.
+    #[arg(long, env = "HOOKGATE_DATABASE_POOL", value_name = "HOOKGATE_DATABASE_POOL", default_value_t = hookgate_storage::DEFAULT_POOL, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool: u32,
 
     /// gRPC listen address.
@@ -120,6 +123,11 @@ pub struct Settings {
     #[arg(long, env = "HOOKGATE_REPLY_TOPIC", value_name = "HOOKGATE_REPLY_TOPIC", default_value = "hookgate.replies", value_parser = parse_topic)]
     pub reply_topic: String,
 
+    /// Topic that gets one record per refused request of a known webhook (its reason, no
+    /// body), rate-limited; empty turns it off.
+    #[arg(long, env = "HOOKGATE_REJECTION_TOPIC", value_name = "HOOKGATE_REJECTION_TOPIC", default_value = "", value_parser = parse_optional_topic)]
+    pub rejection_topic: String,
+
     /// Partitions of the topics hookgate creates when they are missing.
     #[arg(long, env = "HOOKGATE_TOPIC_PARTITIONS", value_name = "HOOKGATE_TOPIC_PARTITIONS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=10000))]
     pub topic_partitions: i32,
@@ -141,6 +149,11 @@ pub struct Settings {
     /// Bodies larger than this get 413.
     #[arg(long, env = "HOOKGATE_MAX_BODY_BYTES", value_name = "HOOKGATE_MAX_BODY_BYTES", default_value_t = 262_144, value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
     pub max_body_bytes: u64,
+
+    /// Requests whose Kafka record (value, key and headers as Kafka encodes them) would be
+    /// larger than this get 413; the producer's `message.max.bytes` is set to match.
+    #[arg(long, env = "HOOKGATE_MAX_RECORD_BYTES", value_name = "HOOKGATE_MAX_RECORD_BYTES", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1000..=1_000_000_000))]
+    pub max_record_bytes: u64,
 
     /// Request line plus headers larger than this get 431 (at least 8192).
     #[arg(long, env = "HOOKGATE_MAX_HEADER_BYTES", value_name = "HOOKGATE_MAX_HEADER_BYTES", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(8192..=1_048_576))]
@@ -240,6 +253,13 @@ fn parse_topic(value: &str) -> Result<String, String> {
     }
 }
 
+fn parse_optional_topic(value: &str) -> Result<String, String> {
+    match value {
+        "" => Ok(String::new()),
+        value => parse_topic(value),
+    }
+}
+
 fn parse_property(value: &str) -> Result<(String, Secret), String> {
     match value.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
@@ -261,7 +281,9 @@ impl Settings {
             topic_partitions: self.topic_partitions,
             topic_replication: self.topic_replication,
             publish_timeout: self.request_timeout,
+            max_record_bytes: usize::try_from(self.max_record_bytes).unwrap_or(usize::MAX),
             properties,
+            metrics: Default::default(),
         }
     }
 
@@ -341,6 +363,24 @@ mod tests {
         assert!(err.to_string().contains("HOOKGATE_TRIGGER_TOPIC"), "{err}");
         assert!(Cli::try_parse_from(["hookgate", "serve", "--max-header-bytes", "10"]).is_err());
         assert!(Cli::try_parse_from(["hookgate", "serve", "--public-url", "ftp://x"]).is_err());
+        let err =
+            Cli::try_parse_from(["hookgate", "gateway", "--rejection-topic", "a b"]).unwrap_err();
+        assert!(
+            err.to_string().contains("HOOKGATE_REJECTION_TOPIC"),
+            "{err}"
+        );
+        let Command::Gateway(settings) =
+            Cli::try_parse_from(["hookgate", "gateway", "--database-pool", "3"])
+                .unwrap()
+                .command
+        else {
+            panic!("not gateway")
+        };
+        assert_eq!(
+            (settings.rejection_topic.as_str(), settings.database_pool),
+            ("", 3)
+        );
+        assert!(Cli::try_parse_from(["hookgate", "gateway", "--database-pool", "0"]).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod app;
+pub mod client;
 pub mod config;
 
 pub use app::{App, Overrides, Roles};

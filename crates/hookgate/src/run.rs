@@ -25,7 +25,8 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             Command::Serve(settings) => (settings, Some(Roles::SERVE), true),
             Command::Api(settings) => (settings, Some(Roles::API), false),
             Command::Gateway(settings) => (settings, Some(Roles::GATEWAY), false),
-            Command::Tail(args) => return tail(args).await,
+            Command::Tail(args) => return tail(args, stop).await,
+            Command::Client(command) => return hookgate::client::run(command, stop).await,
         };
         let telemetry = telemetry::init(&settings)?;
         let result = start(settings, roles, migrate, stop_sender, stop).await;
@@ -43,8 +44,11 @@ async fn start(
 ) -> anyhow::Result<()> {
     let mut overrides = hookgate::Overrides::default();
     if migrate {
-        let Some(store) =
-            unless_stopped(&stop, Store::connect(settings.database_url.expose())).await
+        let Some(store) = unless_stopped(
+            &stop,
+            Store::connect_with_pool(settings.database_url.expose(), settings.database_pool),
+        )
+        .await
         else {
             return Ok(());
         };
@@ -63,7 +67,8 @@ async fn start(
     }
 }
 
-async fn tail(args: TailArgs) -> anyhow::Result<()> {
+/// Prints records until a signal (SIGINT or SIGTERM) flips `stop`: either ends it cleanly.
+async fn tail(args: TailArgs, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
     // Only records on stdout: logs below warnings would get in the way of piping.
     let _telemetry = telemetry::init(&Settings {
         log: "warn".into(),
@@ -76,7 +81,7 @@ async fn tail(args: TailArgs) -> anyhow::Result<()> {
     });
     tokio::select! {
         result = printing => result.with_context(|| format!("HOOKGATE_KAFKA_BROKERS: cannot read {topic}")),
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = stop.wait_for(|stop| *stop) => Ok(()),
     }
 }
 

@@ -18,13 +18,17 @@ fn free_addr() -> SocketAddr {
 struct Process(Child);
 
 impl Process {
-    fn terminate(&self) {
+    fn signal(&self, signal: &str) {
         let pid = self.0.id().to_string();
         let killed = Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([signal, &pid])
             .status()
             .expect("kill");
         assert!(killed.success());
+    }
+
+    fn terminate(&self) {
+        self.signal("-TERM");
     }
 
     /// The exit code, waiting at most `limit`; `None` when ended by a signal.
@@ -193,32 +197,66 @@ async fn changes_through_an_api_process_reach_a_gateway_process_within_two_secon
     assert!(took <= Duration::from_secs(2), "deletion took {took:?}");
 }
 
-async fn create_webhook(
+async fn create(
     client: &mut WebhookServiceClient<tonic::transport::Channel>,
-    display_name: &str,
+    webhook: pb::Webhook,
 ) -> pb::Webhook {
     client
         .create_webhook(pb::CreateWebhookRequest {
             parent: "applications/acme".into(),
-            webhook: Some(pb::Webhook {
-                display_name: display_name.into(),
-                ..Default::default()
-            }),
+            webhook: Some(webhook),
         })
         .await
         .expect("create")
         .into_inner()
 }
 
+async fn create_webhook(
+    client: &mut WebhookServiceClient<tonic::transport::Channel>,
+    display_name: &str,
+) -> pb::Webhook {
+    let webhook = pb::Webhook {
+        display_name: display_name.into(),
+        ..Default::default()
+    };
+    create(client, webhook).await
+}
+
+/// A `wait_for_reply` webhook whose requests wait up to `reply_seconds`.
+async fn create_waiting_webhook(
+    client: &mut WebhookServiceClient<tonic::transport::Channel>,
+    display_name: &str,
+    reply_seconds: i64,
+) -> pb::Webhook {
+    let webhook = pb::Webhook {
+        display_name: display_name.into(),
+        wait_for_reply: true,
+        reply_timeout: Some(prost_types::Duration {
+            seconds: reply_seconds,
+            nanos: 0,
+        }),
+        ..Default::default()
+    };
+    create(client, webhook).await
+}
+
 /// The first line `hookgate tail --from-beginning` prints for `topic`.
 fn tail_one(topic: &str, env: &[(&str, String)]) -> serde_json::Value {
-    use std::io::BufRead;
-    let mut child = Process(
+    first_line(&mut tail(topic, env))
+}
+
+fn tail(topic: &str, env: &[(&str, String)]) -> Process {
+    Process(
         hookgate(&["tail", "--from-beginning", "--topic", topic], env)
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn tail"),
-    );
+    )
+}
+
+/// The next JSON line `child` prints.
+fn first_line(child: &mut Process) -> serde_json::Value {
+    use std::io::BufRead;
     let stdout = child.0.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -232,27 +270,51 @@ fn tail_one(topic: &str, env: &[(&str, String)]) -> serde_json::Value {
     serde_json::from_str(&line).expect("tail prints JSON lines")
 }
 
-#[tokio::test]
-async fn sigterm_drains_and_exits_zero() {
-    let db = TestDb::sqlite();
-    let (grpc, http_addr, admin) = (free_addr(), free_addr(), free_addr());
-    let topic = kafka::unique_topic("sigterm");
+/// Fresh loopback addresses for one process.
+struct Ports {
+    grpc: SocketAddr,
+    http_addr: SocketAddr,
+    admin: SocketAddr,
+}
+
+/// The environment of a `serve` process on SQLite `db`, publishing to `topic`.
+fn serve_env(db: &TestDb, topic: &str) -> (Vec<(&'static str, String)>, Ports) {
+    let ports = Ports {
+        grpc: free_addr(),
+        http_addr: free_addr(),
+        admin: free_addr(),
+    };
     let env = vec![
         ("HOOKGATE_DATABASE_URL", db.url.clone()),
         ("HOOKGATE_KAFKA_BROKERS", kafka::brokers()),
-        ("HOOKGATE_TRIGGER_TOPIC", topic.clone()),
+        ("HOOKGATE_TRIGGER_TOPIC", topic.to_owned()),
         ("HOOKGATE_REPLY_TOPIC", format!("{topic}-replies")),
-        ("HOOKGATE_GRPC_ADDR", grpc.to_string()),
-        ("HOOKGATE_HTTP_ADDR", http_addr.to_string()),
-        ("HOOKGATE_ADMIN_ADDR", admin.to_string()),
-        ("HOOKGATE_PUBLIC_URL", format!("http://{http_addr}")),
         ("HOOKGATE_TOPIC_PARTITIONS", "1".into()),
-        // Spans are exported to a collector that is not there: requests must not care.
-        (
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://{}", free_addr()),
-        ),
+        ("HOOKGATE_GRPC_ADDR", ports.grpc.to_string()),
+        ("HOOKGATE_HTTP_ADDR", ports.http_addr.to_string()),
+        ("HOOKGATE_ADMIN_ADDR", ports.admin.to_string()),
+        ("HOOKGATE_PUBLIC_URL", format!("http://{}", ports.http_addr)),
     ];
+    (env, ports)
+}
+
+#[tokio::test]
+async fn sigterm_drains_and_exits_zero() {
+    let db = TestDb::sqlite();
+    let topic = kafka::unique_topic("sigterm");
+    let (
+        mut env,
+        Ports {
+            grpc,
+            http_addr,
+            admin,
+        },
+    ) = serve_env(&db, &topic);
+    // Spans are exported to a collector that is not there: requests must not care.
+    env.push((
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        format!("http://{}", free_addr()),
+    ));
     let mut process = spawn(&["serve"], &env);
     wait_ready(admin).await;
 
@@ -297,22 +359,7 @@ async fn sigterm_drains_and_exits_zero() {
         metrics.text()
     );
     // A request still waiting for its workflow reply when SIGTERM arrives is answered.
-    let waiting = client
-        .create_webhook(pb::CreateWebhookRequest {
-            parent: "applications/acme".into(),
-            webhook: Some(pb::Webhook {
-                display_name: "in flight".into(),
-                wait_for_reply: true,
-                reply_timeout: Some(prost_types::Duration {
-                    seconds: 20,
-                    nanos: 0,
-                }),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("create")
-        .into_inner();
+    let waiting = create_waiting_webhook(&mut client, "in flight", 20).await;
     let url = waiting.url.clone();
     let in_flight = tokio::spawn(async move { http::post(&url, &[], "late").await });
     let reader = kafka::Reader::new(&kafka::brokers(), &topic);
@@ -398,4 +445,161 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_setting() {
         "an open API must not listen on a public address"
     );
     assert!(String::from_utf8_lossy(&open_api.stderr).contains("HOOKGATE_API_TOKENS"));
+}
+
+#[tokio::test]
+async fn tail_ends_cleanly_on_sigterm_and_sigint() {
+    let topic = kafka::unique_topic("tail");
+    kafka::create_topic(&topic).await;
+    kafka::produce_json(&topic, &serde_json::json!({"n": 1})).await;
+    let env = [("HOOKGATE_KAFKA_BROKERS", kafka::brokers())];
+    for signal in ["-TERM", "-INT"] {
+        let mut process = tail(&topic, &env);
+        let record = first_line(&mut process);
+        assert_eq!(record["value"]["n"], 1, "tail is reading");
+        process.signal(signal);
+        assert_eq!(
+            process.exit_code_within(Duration::from_secs(5)).await,
+            Some(0),
+            "hookgate tail on {signal}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sigterm_cuts_grpc_calls_still_running_after_the_drain_timeout() {
+    let db = TestDb::sqlite();
+    let topic = kafka::unique_topic("drain");
+    let (mut env, Ports { grpc, admin, .. }) = serve_env(&db, &topic);
+    env.push(("HOOKGATE_SHUTDOWN_TIMEOUT", "1s".into()));
+    let mut process = spawn(&["serve"], &env);
+    wait_ready(admin).await;
+    let mut client = WebhookServiceClient::connect(format!("http://{grpc}"))
+        .await
+        .expect("connect api");
+    let waiting = create_waiting_webhook(&mut client, "never answered", 120).await;
+    // A TestWebhook call that waits for a workflow reply nobody sends.
+    let mut caller = client.clone();
+    let call = tokio::spawn(async move {
+        caller
+            .test_webhook(pb::TestWebhookRequest {
+                name: waiting.name,
+                body: "{}".into(),
+                ..Default::default()
+            })
+            .await
+    });
+    let reader = kafka::Reader::new(&kafka::brokers(), &topic);
+    let published = tokio::task::spawn_blocking(move || reader.read(1, Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(published.len(), 1, "the call is waiting for its reply");
+
+    process.terminate();
+    assert_eq!(
+        process.exit_code_within(Duration::from_secs(20)).await,
+        Some(0),
+        "the drain, not the call's 120 s reply_timeout, bounds shutdown"
+    );
+    let cut = tokio::time::timeout(Duration::from_secs(5), call)
+        .await
+        .expect("the call ended with the process")
+        .unwrap();
+    assert!(cut.is_err(), "the cut call is an error to its caller");
+}
+
+#[tokio::test]
+async fn a_gateway_is_not_ready_until_the_schema_is_migrated() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (http_addr, admin) = (free_addr(), free_addr());
+    let topic = kafka::unique_topic("schema");
+    let env = vec![
+        ("HOOKGATE_DATABASE_URL", db.url.clone()),
+        ("HOOKGATE_KAFKA_BROKERS", kafka::brokers()),
+        ("HOOKGATE_TRIGGER_TOPIC", topic.clone()),
+        ("HOOKGATE_REPLY_TOPIC", format!("{topic}-replies")),
+        ("HOOKGATE_TOPIC_PARTITIONS", "1".into()),
+        ("HOOKGATE_HTTP_ADDR", http_addr.to_string()),
+        ("HOOKGATE_ADMIN_ADDR", admin.to_string()),
+        ("HOOKGATE_DATABASE_POOL", "2".into()),
+    ];
+    let _gateway = spawn(&["gateway"], &env);
+    // Everything else is ready (database, topics, replies); only the schema is missing.
+    let readyz = format!("http://{admin}/readyz");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        let reply = tokio::spawn({
+            let readyz = readyz.clone();
+            async move {
+                tokio::time::timeout(Duration::from_secs(2), http::get(&readyz))
+                    .await
+                    .ok()
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(reply) = reply {
+            let text = reply.text();
+            if reply.status.as_u16() == 503
+                && text.contains("[-]schema failed: ")
+                && !text.contains("[-]kafka")
+                && !text.contains("[-]database")
+            {
+                break text;
+            }
+            assert_ne!(reply.status.as_u16(), 200, "ready without a schema");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz never named only the schema"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(body.ends_with("readyz check failed\n"), "{body}");
+
+    let status = hookgate(&["migrate"], &env).status().expect("migrate");
+    assert!(status.success(), "hookgate migrate failed");
+    wait_ready(admin).await;
+}
+
+#[tokio::test]
+async fn refusals_are_counted_and_tail_shows_their_records() {
+    let db = TestDb::sqlite();
+    let topic = kafka::unique_topic("refusals");
+    let rejections = format!("{topic}-rejected");
+    let (mut env, Ports { grpc, admin, .. }) = serve_env(&db, &topic);
+    env.push(("HOOKGATE_REJECTION_TOPIC", rejections.clone()));
+    let _serve = spawn(&["serve"], &env);
+    wait_ready(admin).await;
+    let mut client = WebhookServiceClient::connect(format!("http://{grpc}"))
+        .await
+        .expect("connect api");
+    let guarded = pb::Webhook {
+        display_name: "guarded".into(),
+        basic_auth_username: "ops".into(),
+        basic_auth_password: "hunter2".into(),
+        ..Default::default()
+    };
+    let guarded = create(&mut client, guarded).await;
+    let wrong = http::post(
+        &guarded.url,
+        &[("authorization", "Basic b3BzOndyb25n")],
+        "x",
+    )
+    .await;
+    assert_eq!(wrong.status.as_u16(), 401);
+
+    let tailed = tail_one(&rejections, &env);
+    assert_eq!(tailed["headers"]["ce_type"], "io.hookgate.webhook.rejected");
+    assert_eq!(tailed["value"]["data"]["reason"], "basic_auth");
+    let metrics = http::get(&format!("http://{admin}/metrics")).await.text();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == r#"hookgate_ingress_rejected_total{reason="basic_auth"} 1"#),
+        "{metrics}"
+    );
 }

@@ -549,6 +549,12 @@ async fn failed_credentials_and_signatures_do_not_spend_the_senders_budget() {
     }
     assert_eq!(send(&right, &good).await.status.as_u16(), 429);
     assert_eq!(stack.reader().read(10, Duration::from_secs(2)).len(), 3);
+    // Either budget's 429 is a rate_limit refusal.
+    let metrics = stack.metrics_text();
+    for (reason, count) in [("basic_auth", 2), ("signature", 1), ("rate_limit", 2)] {
+        let line = format!("hookgate_ingress_rejected_total{{reason=\"{reason}\"}} {count}");
+        assert!(metrics.lines().any(|l| l == line), "no {line} in\n{metrics}");
+    }
 }
 
 async fn raw_exchange(stack: &Stack, request: &[u8], wait: Duration) -> String {

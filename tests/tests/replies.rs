@@ -136,6 +136,12 @@ async fn waiting_requests_beyond_the_cap_get_503_and_publish_nothing() {
     assert_eq!(refused.status.as_u16(), 503, "{}", refused.text());
     assert!(refused.header("retry-after").is_some());
     reader.assert_none(Duration::from_secs(1));
+    let counted = "hookgate_ingress_rejected_total{reason=\"waiting_full\"} 1";
+    assert!(
+        stack.metrics_text().lines().any(|line| line == counted),
+        "{}",
+        stack.metrics_text()
+    );
 
     // Once the first is answered, the slot is free again.
     reply(

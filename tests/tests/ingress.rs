@@ -553,7 +553,10 @@ async fn failed_credentials_and_signatures_do_not_spend_the_senders_budget() {
     let metrics = stack.metrics_text();
     for (reason, count) in [("basic_auth", 2), ("signature", 1), ("rate_limit", 2)] {
         let line = format!("hookgate_ingress_rejected_total{{reason=\"{reason}\"}} {count}");
-        assert!(metrics.lines().any(|l| l == line), "no {line} in\n{metrics}");
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line} in\n{metrics}"
+        );
     }
 }
 

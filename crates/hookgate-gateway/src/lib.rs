@@ -1,6 +1,6 @@
 //! The HTTP ingress. A request on `/webhooks/{token}` is looked up in memory (a snapshot of
-//! every webhook that follows the database's change log), limited, verified, turned into a trigger record and answered only once Kafka
-//! has acknowledged it.
+//! every webhook that follows the database's change log), limited, verified, turned into a
+//! trigger record and answered only once Kafka has acknowledged it.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod alexa;

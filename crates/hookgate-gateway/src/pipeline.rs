@@ -68,10 +68,10 @@ pub struct Outcome {
 
 impl Outcome {
     fn reply(reply: Reply) -> Self {
-        Self::refusal(response::from_reply(reply))
+        Self::unpublished(response::from_reply(reply))
     }
 
-    fn refusal(response: Response<Bytes>) -> Self {
+    fn unpublished(response: Response<Bytes>) -> Self {
         Self {
             response,
             published: None,
@@ -175,7 +175,7 @@ impl Pipeline {
         request: &IngressRequest,
         test: bool,
     ) -> Outcome {
-        Outcome::refusal(self.refuse(error, reason, webhook, &request.described(), test))
+        Outcome::unpublished(self.refuse(error, reason, webhook, &request.described(), test))
     }
 
     /// [`Self::reject`] for a request already read.
@@ -187,7 +187,7 @@ impl Pipeline {
         request: &IngressRequest,
         test: bool,
     ) -> Outcome {
-        Outcome::refusal(self.reject(error, reason, webhook, &request.described(), test))
+        Outcome::unpublished(self.reject(error, reason, webhook, &request.described(), test))
     }
 
     /// Lets handshakes that hand over a secret (Asana's) keep it in `store`.

@@ -175,8 +175,8 @@ impl WebhookSnapshot {
     }
 
     /// `Err` until the first load, before which every token would be answered 404. After
-    /// it the snapshot serves as last read whatever the database does: that is
-    /// [`Self::refresh_failure`]'s to report.
+    /// it the snapshot serves as last read whatever the database does (a failed refresh is
+    /// logged; a database that does not answer is `/readyz`'s `database` check).
     pub fn health(&self) -> Result<(), String> {
         match (
             self.read_entries(|entries| entries.is_some()),
@@ -186,16 +186,6 @@ impl WebhookSnapshot {
             (false, Some(failure)) => Err(format!("webhooks are not loaded yet: {failure}")),
             (false, None) => Err("webhooks are not loaded yet".into()),
         }
-    }
-
-    /// Why the last refresh failed, while the database keeps failing it.
-    pub fn refresh_failure(&self) -> Option<String> {
-        self.failure().map(|failure| {
-            format!(
-                "the last refresh failed: {failure} (serving {} webhooks as last read)",
-                self.len()
-            )
-        })
     }
 
     fn failure(&self) -> Option<String> {

@@ -394,7 +394,7 @@ fn readiness(
     replies: &ReplyRouter,
 ) -> Vec<(&'static str, ReadinessCheck)> {
     let mut checks = vec![
-        ("database", database_check(store, snapshot)),
+        ("database", database_check(store)),
         ("schema", schema_check(store)),
         ("kafka", kafka_check(producer, kafka, replies)),
     ];
@@ -408,22 +408,16 @@ fn readiness(
     checks
 }
 
-/// The database answers, and answered the snapshot's last refresh.
-fn database_check(store: &Store, snapshot: Option<&WebhookSnapshot>) -> ReadinessCheck {
+/// The database answers.
+fn database_check(store: &Store) -> ReadinessCheck {
     let store = store.clone();
-    let snapshot = snapshot.cloned();
     Arc::new(move || {
         let store = store.clone();
-        let snapshot = snapshot.clone();
         Box::pin(async move {
             match tokio::time::timeout(PING_TIMEOUT, store.ping()).await {
-                Err(_) => return Err(format!("no answer within {PING_TIMEOUT:?}")),
-                Ok(Err(e)) => return Err(e.to_string()),
-                Ok(Ok(())) => {}
-            }
-            match snapshot.and_then(|snapshot| snapshot.refresh_failure()) {
-                Some(failure) => Err(failure),
-                None => Ok(()),
+                Err(_) => Err(format!("no answer within {PING_TIMEOUT:?}")),
+                Ok(Err(e)) => Err(e.to_string()),
+                Ok(Ok(())) => Ok(()),
             }
         })
     })

@@ -526,7 +526,8 @@ async fn a_gateway_is_not_ready_until_the_schema_is_migrated() {
         ("HOOKGATE_DATABASE_POOL", "2".into()),
     ];
     let _gateway = spawn(&["gateway"], &env);
-    // Everything else is ready (database, topics, replies); only the schema is missing.
+    // The database, topics and replies are ready; the schema is missing (and with it the
+    // change log the snapshot loads from).
     let readyz = format!("http://{admin}/readyz");
     let deadline = Instant::now() + Duration::from_secs(30);
     let body = loop {

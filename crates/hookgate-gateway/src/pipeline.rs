@@ -62,7 +62,7 @@ pub struct Published {
 pub struct Outcome {
     pub response: Response<Bytes>,
     pub published: Option<Published>,
-    /// A handshake stored the webhook's signing secret: cached copies are stale.
+    /// A handshake stored the webhook's signing secret: the snapshot's copy is stale.
     pub secret_kept: bool,
 }
 

@@ -65,6 +65,35 @@ impl TestDb {
         })
     }
 
+    /// The `host:port` part of the URL, resolved: where a proxy in front of it forwards to.
+    pub fn server_addr(&self) -> std::net::SocketAddr {
+        use std::net::ToSocketAddrs;
+        let (start, end) = self.authority();
+        self.url[start..end]
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .unwrap_or_else(|| panic!("{} has no host:port", self.url))
+    }
+
+    /// This database's URL with `addr` as the server, e.g. a proxy's.
+    pub fn url_through(&self, addr: std::net::SocketAddr) -> String {
+        let (start, end) = self.authority();
+        format!("{}{addr}{}", &self.url[..start], &self.url[end..])
+    }
+
+    /// Where `host:port` is in the URL: after the credentials, before the database name.
+    fn authority(&self) -> (usize, usize) {
+        let after_scheme = self.url.find("://").map_or(0, |i| i + 3);
+        let path = self.url[after_scheme..]
+            .find('/')
+            .map_or(self.url.len(), |i| after_scheme + i);
+        let start = self.url[after_scheme..path]
+            .rfind('@')
+            .map_or(after_scheme, |i| after_scheme + i + 1);
+        (start, path)
+    }
+
     /// A migrated store on this database.
     pub async fn store(&self) -> Store {
         let store = Store::connect(&self.url)

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod grpc;
 pub mod http;
 pub mod kafka;
+pub mod proxy;
 pub mod stack;
 pub mod tansu;
 

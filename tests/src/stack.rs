@@ -1,12 +1,18 @@
 //! API and gateway in one process on loopback ports, against a real broker.
 
 use crate::{kafka, TestDb};
-use hookgate_api::{Authorizer, WebhookApi};
-use hookgate_bus::{KafkaConfig, Producer};
-use hookgate_gateway::{Gateway, GatewayConfig, Metrics, Pipeline, RateLimit};
+use hookgate::{App, Overrides, Roles, Settings};
+use hookgate_bus::{Producer, ReplyRouter};
+use hookgate_gateway::RateLimit;
 use hookgate_proto::v1::{self as pb, webhook_service_client::WebhookServiceClient};
+use hookgate_storage::Store;
 use prometheus_client::registry::Registry;
-use std::{net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    num::NonZeroU32,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use tokio::{net::TcpListener, sync::watch};
 use tonic::transport::Channel;
 
@@ -26,6 +32,10 @@ pub struct StackOptions {
     pub body_read_timeout: Duration,
     /// Checks Alexa signatures against a test CA instead of Amazon's chains.
     pub alexa: Option<hookgate_gateway::AlexaVerifier>,
+    /// Requests that may wait for a workflow reply at once.
+    pub max_waiting_requests: u32,
+    /// Reach the database through this URL (e.g. a proxy) instead of the test database's.
+    pub database_url: Option<String>,
     /// `HOOKGATE_REJECTION_TOPIC`, created by the stack.
     pub rejection_topic: Option<String>,
 }
@@ -46,6 +56,8 @@ impl Default for StackOptions {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             alexa: None,
+            max_waiting_requests: 10_000,
+            database_url: None,
             rejection_topic: None,
         }
     }
@@ -54,104 +66,95 @@ impl Default for StackOptions {
 pub struct Stack {
     pub http_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
     pub options: StackOptions,
     pub producer: Producer,
     registry: Arc<Registry>,
-    stop: watch::Sender<bool>,
+    stop: Arc<watch::Sender<bool>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Stack {
+    /// `hookgate serve` as the binary builds it, on loopback ports chosen by the system.
     pub async fn start(db: &TestDb, options: StackOptions) -> Self {
-        let store = db.store().await;
+        let store = match &options.database_url {
+            Some(url) => {
+                db.store().await;
+                Store::connect(url)
+                    .await
+                    .expect("connect through the given url")
+            }
+            None => db.store().await,
+        };
         let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
         let grpc = TcpListener::bind("127.0.0.1:0").await.expect("bind grpc");
+        let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
         let http_addr = http.local_addr().expect("addr");
         let grpc_addr = grpc.local_addr().expect("addr");
-        let public_url = format!("http://{http_addr}");
-        let kafka = KafkaConfig {
+        let admin_addr = admin.local_addr().expect("addr");
+        let settings = Settings {
+            database_url: options
+                .database_url
+                .clone()
+                .unwrap_or_else(|| db.url.clone())
+                .into(),
+            grpc_addr,
+            http_addr,
+            admin_addr,
+            public_url: format!("http://{http_addr}"),
+            kafka_brokers: options.brokers.clone(),
             trigger_topic: options.topic.clone(),
             reply_topic: format!("{}-replies", options.topic),
             topic_partitions: 1,
-            publish_timeout: options.request_timeout,
-            max_record_bytes: options.max_record_bytes,
-            ..KafkaConfig::local(options.brokers.clone())
+            request_timeout: options.request_timeout,
+            max_body_bytes: options.max_body_bytes as u64,
+            header_timeout: options.header_read_timeout,
+            body_timeout: options.body_read_timeout,
+            rate_limit_requests: options.rate_limit.requests.get(),
+            rate_limit_window: options.rate_limit.window,
+            max_waiting_requests: options.max_waiting_requests,
+            max_record_bytes: options.max_record_bytes as u64,
+            rejection_topic: options.rejection_topic.clone().unwrap_or_default(),
+            ..Settings::defaults().expect("default settings")
         };
-        if options.create_topics {
-            hookgate_bus::ensure_topics(&kafka)
-                .await
-                .expect("create topics");
-        }
-        let producer = Producer::new(&kafka).expect("producer");
-        let mut registry = prometheus_client::registry::Registry::with_prefix("hookgate");
-        let metrics = Metrics::new(&mut registry);
-        kafka.metrics.register(&mut registry);
-        let config = GatewayConfig {
-            max_body_bytes: options.max_body_bytes,
-            header_read_timeout: options.header_read_timeout,
-            body_read_timeout: options.body_read_timeout,
-            rate_limit: options.rate_limit,
-            ..GatewayConfig::new(public_url.clone())
-        };
-        let mut pipeline = Pipeline::new(producer.clone(), &config, metrics.clone())
-            .with_secret_store(store.clone())
-            .with_deduplication(store.clone(), &kafka)
-            .expect("deduplication producer");
-        if let Some(verifier) = options.alexa.clone() {
-            pipeline = pipeline.with_alexa(verifier);
-        }
         if let Some(topic) = &options.rejection_topic {
-            let config = KafkaConfig {
+            // Before the first refusal, so none is lost to a topic still being created.
+            let rejections = hookgate_bus::KafkaConfig {
                 trigger_topic: topic.clone(),
-                ..kafka.clone()
+                ..settings.kafka()
             };
-            hookgate_bus::ensure_topics(&config)
+            hookgate_bus::ensure_topics(&rejections)
                 .await
                 .expect("create the rejection topic");
-            let producer = Producer::new(&config).expect("rejection producer");
-            pipeline = pipeline.with_rejections(hookgate_gateway::RejectionTopic::new(producer));
         }
-        if options.create_topics {
-            let router = hookgate_bus::ReplyRouter::start(&kafka)
-                .await
-                .expect("reply router");
-            pipeline = pipeline.with_replies(router);
-        }
-        let cache = hookgate_gateway::WebhookCache::new(store.clone(), config.cache_ttl);
-        let api = WebhookApi::new(store, public_url, Authorizer::default())
-            .with_tester(Arc::new(pipeline.clone()))
-            .with_gateway_cache(Arc::new(cache.clone()));
-        let gateway = Arc::new(Gateway {
-            cache,
-            pipeline,
-            config,
-            metrics,
-        });
-        let (stop, stopped) = watch::channel(false);
-        let wait = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
+        let overrides = Overrides {
+            store: Some(store),
+            http: Some(http),
+            grpc: Some(grpc),
+            admin: Some(admin),
+            alexa: options.alexa.clone(),
+            skip_topic_creation: !options.create_topics,
         };
-        let tasks = vec![
-            tokio::spawn(hookgate_gateway::serve(
-                http,
-                gateway,
-                wait(stopped.clone()),
-            )),
-            tokio::spawn({
-                let shutdown = wait(stopped);
-                async move {
-                    hookgate_api::serve(grpc, api, shutdown)
-                        .await
-                        .expect("grpc server");
-                }
-            }),
-        ];
+        let app = App::build_with(settings, Roles::SERVE, overrides)
+            .await
+            .expect("build the application");
+        if options.create_topics {
+            wait_until_reading(app.replies()).await;
+        }
+        let producer = app.producer().clone();
+        let registry = app.registry();
+        let stop = Arc::new(watch::channel(false).0);
+        let tasks = vec![tokio::spawn({
+            let stop = stop.clone();
+            async move { app.run(stop).await.expect("hookgate stopped with an error") }
+        })];
         Self {
             http_addr,
             grpc_addr,
+            admin_addr,
             options,
             producer,
-            registry: Arc::new(registry),
+            registry,
             stop,
             tasks,
         }
@@ -196,9 +199,18 @@ impl Stack {
 
     /// Stops accepting, waits for in-flight requests.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop.send_replace(true);
         for task in self.tasks {
             let _ = task.await;
         }
+    }
+}
+
+/// Replies are read from the topic's end: a test that answers at once must not be early.
+async fn wait_until_reading(replies: &ReplyRouter) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !replies.is_reading() {
+        assert!(Instant::now() < deadline, "the reply topic is never read");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

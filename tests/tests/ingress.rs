@@ -290,6 +290,13 @@ async fn twilio_gets_empty_twiml_after_a_valid_signature() {
     );
 }
 
+/// `X-Hub-Signature-256` of `body`.
+fn github_signature(secret: &str, body: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 #[tokio::test]
 async fn github_signatures_are_checked() {
     let (stack, _db) = stack().await;
@@ -304,9 +311,7 @@ async fn github_signatures_are_checked() {
         )
         .await;
     let body = r#"{"action":"opened"}"#;
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"gh-secret").unwrap();
-    mac.update(body.as_bytes());
-    let good = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let good = github_signature("gh-secret", body);
     let json_type = ("content-type", "application/json");
     let forged = http::post(
         &hook.url,
@@ -464,16 +469,19 @@ async fn bodies_over_the_limit_get_413_and_publish_nothing() {
     );
 }
 
-#[tokio::test]
-async fn rate_limit_answers_429_with_retry_after() {
-    let options = StackOptions {
+fn three_a_minute() -> StackOptions {
+    StackOptions {
         rate_limit: hookgate_gateway::RateLimit {
             requests: NonZeroU32::new(3).unwrap(),
             window: Duration::from_secs(60),
         },
         ..Default::default()
-    };
-    let (stack, _db) = stack_with(options).await;
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after() {
+    let (stack, _db) = stack_with(three_a_minute()).await;
     let hook = stack.create("acme", webhook("limited")).await;
     let other = stack.create("acme", webhook("other")).await;
     for _ in 0..3 {
@@ -482,9 +490,74 @@ async fn rate_limit_answers_429_with_retry_after() {
     let limited = http::post(&hook.url, &[], "x").await;
     assert_eq!(limited.status.as_u16(), 429);
     let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=60).contains(&retry), "{retry}");
+    // At most the window plus one of its sixteen buckets.
+    assert!((1..=64).contains(&retry), "{retry}");
     assert_success(&http::post(&other.url, &[], "x").await, 200);
     assert_eq!(stack.reader().read(10, Duration::from_secs(2)).len(), 4);
+}
+
+/// Strangers who learned a URL spend a budget of their own: the sender is never pushed
+/// into 429s by them.
+#[tokio::test]
+async fn failed_credentials_and_signatures_do_not_spend_the_senders_budget() {
+    let (stack, _db) = stack_with(three_a_minute()).await;
+    let hook = stack
+        .create(
+            "acme",
+            pb::Webhook {
+                verification_type: VerificationType::Github as i32,
+                signing_secret: "gh-secret".into(),
+                basic_auth_username: "user".into(),
+                basic_auth_password: "pass".into(),
+                ..webhook("guarded")
+            },
+        )
+        .await;
+    let body = r#"{"action":"opened"}"#;
+    let good = github_signature("gh-secret", body);
+    let right = format!("Basic {}", B64.encode("user:pass"));
+    let wrong = format!("Basic {}", B64.encode("user:nope"));
+    let send = |authorization: &str, signature: &str| {
+        let (authorization, signature) = (authorization.to_owned(), signature.to_owned());
+        let url = hook.url.clone();
+        async move {
+            http::post(
+                &url,
+                &[
+                    ("authorization", authorization.as_str()),
+                    ("x-hub-signature-256", signature.as_str()),
+                    ("content-type", "application/json"),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    // Strangers: wrong password, then a forged signature, until their budget is spent.
+    let strangers = [
+        send(&wrong, &good).await,
+        send(&right, "sha256=00").await,
+        send(&wrong, "sha256=00").await,
+        send(&right, "sha256=00").await,
+    ];
+    let statuses: Vec<u16> = strangers.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    assert!(strangers[3].header("retry-after").is_some());
+    // The sender still has all of its budget.
+    for _ in 0..3 {
+        assert_success(&send(&right, &good).await, 200);
+    }
+    assert_eq!(send(&right, &good).await.status.as_u16(), 429);
+    assert_eq!(stack.reader().read(10, Duration::from_secs(2)).len(), 3);
+    // Either budget's 429 is a rate_limit refusal.
+    let metrics = stack.metrics_text();
+    for (reason, count) in [("basic_auth", 2), ("signature", 1), ("rate_limit", 2)] {
+        let line = format!("hookgate_ingress_rejected_total{{reason=\"{reason}\"}} {count}");
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line} in\n{metrics}"
+        );
+    }
 }
 
 async fn raw_exchange(stack: &Stack, request: &[u8], wait: Duration) -> String {
@@ -656,7 +729,7 @@ async fn json_bodies_reach_kafka_exactly_as_sent() {
     );
 }
 
-/// Other processes see writes within the cache TTL (`processes.rs`); this one at once.
+/// Other processes see writes within the sync interval (`processes.rs`); this one at once.
 #[tokio::test]
 async fn writes_reach_a_gateway_in_the_same_process_at_once() {
     let (stack, _db) = stack().await;

@@ -78,14 +78,14 @@ async fn a_handshake_secret_is_kept_only_when_none_is_set() {
         let store = db.store().await;
         let created = store.create("acme", spec("asana")).await.unwrap();
         assert!(store
-            .keep_signing_secret(&created.name, "from-asana".into())
+            .keep_signing_secret(&created, "from-asana".into())
             .await
             .unwrap());
         let kept = store.get(&created.name).await.unwrap();
         assert_eq!(kept.spec.signing_secret, Some("from-asana".into()));
         assert_eq!(kept.revision, created.revision + 1, "{}", db.backend);
         assert!(!store
-            .keep_signing_secret(&created.name, "another".into())
+            .keep_signing_secret(&created, "another".into())
             .await
             .unwrap());
         let again = store.get(&created.name).await.unwrap();

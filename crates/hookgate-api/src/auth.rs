@@ -1,6 +1,6 @@
 //! Bearer tokens, each scoped to a set of applications.
 
-use hookgate_domain::{secret::constant_time_eq, Error};
+use hookgate_domain::{secret::constant_time_eq, Error, Secret};
 use std::collections::HashSet;
 
 /// Which applications a token may touch.
@@ -10,19 +10,10 @@ enum Scope {
     Only(HashSet<String>),
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct Grant {
-    token: String,
+    token: Secret,
     scope: Scope,
-}
-
-impl std::fmt::Debug for Grant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Grant")
-            .field("token", &"<redacted>")
-            .field("scope", &self.scope)
-            .finish()
-    }
 }
 
 /// The API's access rules. With no tokens the API is open.
@@ -70,7 +61,7 @@ impl Authorizer {
                 }
             };
             grants.push(Grant {
-                token: token.to_owned(),
+                token: Secret::from(token),
                 scope,
             });
         }
@@ -97,7 +88,7 @@ impl Authorizer {
             })?;
         self.grants
             .iter()
-            .find(|g| constant_time_eq(g.token.as_bytes(), presented.as_bytes()))
+            .find(|g| constant_time_eq(g.token.expose().as_bytes(), presented.as_bytes()))
             .map(Some)
             .ok_or_else(|| Error::Unauthenticated("unknown bearer token".into()))
     }
@@ -153,6 +144,14 @@ mod tests {
                 .kind(),
             ErrorKind::Unauthenticated
         );
+    }
+
+    #[test]
+    fn debug_never_shows_a_token() {
+        let auth = Authorizer::parse("aaaaaaaaaaaaaaaa-secret=acme").unwrap();
+        let printed = format!("{auth:?}");
+        assert!(!printed.contains("aaaaaaaaaaaaaaaa-secret"), "{printed}");
+        assert!(printed.contains("acme"), "{printed}");
     }
 
     #[test]

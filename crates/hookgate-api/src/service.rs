@@ -21,7 +21,7 @@ pub struct WebhookApi {
     public_url: String,
     authorizer: Authorizer,
     tester: Option<Arc<dyn WebhookTester>>,
-    gateway_cache: Option<Arc<dyn WebhookChanges>>,
+    gateway: Option<Arc<dyn WebhookChanges>>,
 }
 
 impl WebhookApi {
@@ -31,20 +31,21 @@ impl WebhookApi {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             authorizer,
             tester: None,
-            gateway_cache: None,
+            gateway: None,
         }
     }
 
-    /// Makes writes visible at once to a gateway in this process that reads through `cache`
-    /// (other processes see them within the cache's TTL).
-    pub fn with_gateway_cache(mut self, cache: Arc<dyn WebhookChanges>) -> Self {
-        self.gateway_cache = Some(cache);
+    /// Makes writes visible to a gateway in this process before they are answered (other
+    /// processes read them from the change log within their sync interval).
+    pub fn with_gateway(mut self, gateway: Arc<dyn WebhookChanges>) -> Self {
+        self.gateway = Some(gateway);
         self
     }
 
-    async fn forget_cached(&self, token: &str) {
-        if let Some(cache) = &self.gateway_cache {
-            cache.forget(token).await;
+    /// Brings this process's gateway up to date after a committed write.
+    async fn refresh_gateway(&self) {
+        if let Some(gateway) = &self.gateway {
+            gateway.changed().await;
         }
     }
 
@@ -96,6 +97,7 @@ impl WebhookApi {
         let spec = mask::spec_from(message, "webhook")?;
         hookgate_verify::validate(&spec, "webhook")?;
         let webhook = self.store.create(&parent.application_id, spec).await?;
+        self.refresh_gateway().await;
         tracing::info!(webhook = %webhook.name, "webhook created");
         Ok(self.reply(&webhook))
     }
@@ -158,7 +160,7 @@ impl WebhookApi {
         mask::write_fields(&mut spec, message, &paths, "webhook")?;
         hookgate_verify::validate(&spec, "webhook")?;
         let updated = self.store.update(&current, spec).await?;
-        self.forget_cached(&current.token).await;
+        self.refresh_gateway().await;
         tracing::info!(webhook = %updated.name, fields = ?paths, "webhook updated");
         Ok(updated)
     }
@@ -172,7 +174,7 @@ impl WebhookApi {
             let current = self.load(&request, &message.name, "name").await?;
             current.check_etag(&message.etag)?;
             self.store.delete(&current).await?;
-            self.forget_cached(&current.token).await;
+            self.refresh_gateway().await;
             tracing::info!(webhook = %current.name, "webhook deleted");
             Ok(())
         })
@@ -201,7 +203,7 @@ impl WebhookApi {
         let rotated = last_write_wins("", || async {
             let current = self.load(&request, &request.get_ref().name, "name").await?;
             let rotated = self.store.rotate_token(&current).await?;
-            self.forget_cached(&current.token).await;
+            self.refresh_gateway().await;
             Ok(rotated)
         })
         .await?;

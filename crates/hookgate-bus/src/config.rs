@@ -1,6 +1,7 @@
 //! Connection settings shared by the producer and the admin client.
 
 use crate::BusMetrics;
+use hookgate_domain::Secret;
 use rdkafka::ClientConfig;
 use std::time::Duration;
 
@@ -25,7 +26,7 @@ pub struct KafkaConfig {
     /// ones are refused before they reach librdkafka (its `message.max.bytes` matches).
     pub max_record_bytes: usize,
     /// Extra librdkafka properties (SASL, TLS, …), applied last so they win.
-    pub properties: Vec<(String, String)>,
+    pub properties: Vec<(String, Secret)>,
     /// Where every client built from this configuration reports broker reachability.
     pub metrics: BusMetrics,
 }
@@ -70,7 +71,7 @@ impl KafkaConfig {
             config.set(*key, value);
         }
         for (key, value) in &self.properties {
-            config.set(key, value);
+            config.set(key, value.expose());
         }
         config
     }

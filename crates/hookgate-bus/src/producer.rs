@@ -481,7 +481,7 @@ mod tests {
                 ("sasl.password", "secret"),
             ]
             .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .map(|(k, v)| (k.to_owned(), v.into()))
             .collect(),
             ..KafkaConfig::local("127.0.0.1:1")
         };
@@ -546,7 +546,7 @@ mod tests {
     #[test]
     fn unknown_properties_are_a_configuration_error() {
         let config = KafkaConfig {
-            properties: vec![("no.such.property".to_owned(), "1".to_owned())],
+            properties: vec![("no.such.property".to_owned(), "1".into())],
             ..KafkaConfig::local("127.0.0.1:1")
         };
         assert!(matches!(Producer::new(&config), Err(BusError::Config(_))));

@@ -1,6 +1,6 @@
 //! The seams between the management API and the ingress, so the API needs neither the
 //! HTTP gateway nor its crypto: `TestWebhook` runs a request through whatever implements
-//! [`WebhookTester`], and writes tell a [`WebhookChanges`] which tokens to forget.
+//! [`WebhookTester`], and writes tell a [`WebhookChanges`] to catch up.
 
 use crate::Webhook;
 use bytes::Bytes;
@@ -43,7 +43,8 @@ pub trait WebhookTester: Send + Sync {
         -> BoxFuture<'a, TestOutcome>;
 }
 
-/// Told about every write, so an ingress in the same process stops serving the old state.
+/// Told after every committed write, so an ingress in the same process serves the new state
+/// before the write is answered.
 pub trait WebhookChanges: Send + Sync {
-    fn forget<'a>(&'a self, token: &'a str) -> BoxFuture<'a, ()>;
+    fn changed(&self) -> BoxFuture<'_, ()>;
 }

@@ -16,12 +16,14 @@ pub struct GatewayConfig {
     pub body_read_timeout: Duration,
     /// Per-webhook request budget.
     pub rate_limit: RateLimit,
+    /// Requests waiting for a workflow reply at once; more get 503.
+    pub max_waiting_requests: usize,
     /// Proxies in front of the gateway whose `X-Forwarded-For` entries are believed.
     pub trusted_proxy_hops: usize,
     /// How long in-flight requests may run on after shutdown starts.
     pub drain_timeout: Duration,
-    /// How long a token lookup is reused; changes made anywhere show within this time.
-    pub cache_ttl: Duration,
+    /// How often the webhook snapshot reads the database's change log.
+    pub sync_interval: Duration,
 }
 
 impl GatewayConfig {
@@ -33,9 +35,10 @@ impl GatewayConfig {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             rate_limit: RateLimit::default(),
+            max_waiting_requests: 10_000,
             trusted_proxy_hops: 0,
             drain_timeout: Duration::from_secs(30),
-            cache_ttl: Duration::from_secs(1),
+            sync_interval: Duration::from_millis(500),
         }
     }
 }

@@ -42,8 +42,12 @@ impl Reason {
     }
 
     /// The reason `error` itself gives (an outage while checking a signature is not a bad
-    /// signature), or `otherwise` where the step that failed decides it.
+    /// signature), or `otherwise` where the step that failed decides it. A full waiting
+    /// room answers like an outage but is its own reason.
     pub fn of(error: &Error, otherwise: Reason) -> Reason {
+        if otherwise == Self::WaitingFull {
+            return otherwise;
+        }
         match error.kind() {
             ErrorKind::Unavailable => Self::Unavailable,
             ErrorKind::PayloadTooLarge => Self::BodyTooLarge,

@@ -1,10 +1,9 @@
-//! The HTTP ingress. A request on `/webhooks/{token}` is looked up (through a short-lived
-//! cache), limited, verified, turned into a trigger record and answered only once Kafka
-//! has acknowledged it.
+//! The HTTP ingress. A request on `/webhooks/{token}` is looked up in memory (a snapshot of
+//! every webhook that follows the database's change log), limited, verified, turned into a
+//! trigger record and answered only once Kafka has acknowledged it.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod alexa;
-mod cache;
 mod config;
 mod dedup;
 mod events;
@@ -14,11 +13,11 @@ mod pipeline;
 mod rejections;
 mod response;
 mod server;
+mod snapshot;
 mod tester;
 mod trace;
 
 pub use alexa::{AlexaVerifier, ChainFuture, ChainSource};
-pub use cache::WebhookCache;
 pub use config::GatewayConfig;
 pub use dedup::{Deduplicator, DUPLICATE_HEADER};
 pub use events::Reason;
@@ -27,3 +26,4 @@ pub use metrics::Metrics;
 pub use pipeline::{IngressRequest, Outcome, Pipeline, Published};
 pub use rejections::RejectionTopic;
 pub use server::{serve, Gateway};
+pub use snapshot::WebhookSnapshot;

@@ -1,10 +1,19 @@
-//! Per-webhook rate limiting in this process: at most `requests` in any `window`, counted
-//! exactly with a sliding log of admission times, so "100 per 10 s" never lets 101 through
-//! in any 10 s (a refilling token bucket would let nearly 200 through in the first 10 s).
+//! Per-webhook rate limiting in this process: at most `requests` in any `window`.
+//!
+//! Each webhook has a fixed set of counters, one per sixteenth of the window (a bucket),
+//! whatever the limit: a request is admitted when the current bucket and the sixteen before
+//! it hold fewer than `requests`. Those seventeen buckets always cover the last `window`,
+//! so no window ever sees more than `requests` (a refilling token bucket would let nearly
+//! twice the limit through); the price is refusing up to one bucket (a sixteenth of the
+//! window) early. `Retry-After` is when the oldest occupied bucket leaves the count.
+//!
+//! Every webhook has two budgets of the same size: one spent by requests that prove they
+//! come from the sender (credentials and signature pass), one by requests that do not, so
+//! a stranger who learns a URL cannot push the real sender into 429s.
 
 use hookgate_domain::Error;
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::HashMap,
     num::NonZeroU32,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -13,6 +22,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// Buckets per window.
+const BUCKETS: u64 = 16;
+/// Buckets counted: the window's plus the partly expired one it starts in.
+const SLOTS: usize = BUCKETS as usize + 1;
 /// Idle webhooks are forgotten once per this many admissions, so the table stays bounded
 /// in every process that admits requests (gateways and `TestWebhook` alike).
 const FORGET_IDLE_EVERY: u64 = 10_000;
@@ -33,69 +46,167 @@ impl Default for RateLimit {
     }
 }
 
+/// Which budget a request spends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budget {
+    /// Requests that passed basic auth and signature checks.
+    Sender,
+    /// Requests refused before they proved where they came from.
+    Rejected,
+}
+
+/// One budget's counters: `counts[i % SLOTS]` holds bucket `i` for the last `SLOTS` buckets
+/// up to `newest`.
+#[derive(Debug, Default, Clone)]
+struct Counters {
+    newest: u64,
+    counts: [u32; SLOTS],
+}
+
+impl Counters {
+    /// Moves on to `bucket`, emptying the buckets that left the count.
+    fn roll(&mut self, bucket: u64) {
+        if bucket <= self.newest {
+            return;
+        }
+        let steps = (bucket - self.newest).min(SLOTS as u64);
+        for step in 1..=steps {
+            self.counts[((self.newest + step) % SLOTS as u64) as usize] = 0;
+        }
+        self.newest = bucket;
+    }
+
+    fn total(&self) -> u64 {
+        self.counts.iter().map(|&c| u64::from(c)).sum()
+    }
+
+    /// The bucket number at which the oldest occupied bucket stops counting.
+    fn frees_at(&self) -> u64 {
+        let oldest = self.newest.saturating_sub(BUCKETS);
+        (oldest..=self.newest)
+            .find(|&bucket| self.counts[(bucket % SLOTS as u64) as usize] > 0)
+            .unwrap_or(self.newest)
+            + SLOTS as u64
+    }
+
+    fn is_idle(&self, bucket: u64) -> bool {
+        bucket >= self.newest + SLOTS as u64 || self.total() == 0
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Budgets {
+    sender: Counters,
+    rejected: Counters,
+}
+
+impl Budgets {
+    fn of(&mut self, budget: Budget) -> &mut Counters {
+        match budget {
+            Budget::Sender => &mut self.sender,
+            Budget::Rejected => &mut self.rejected,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct Limiter {
     limit: RateLimit,
-    /// Admission times within the last window, oldest first, per webhook id.
-    logs: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
+    origin: Instant,
+    bucket_nanos: u64,
+    budgets: Arc<Mutex<HashMap<String, Budgets>>>,
     admissions: Arc<AtomicU64>,
 }
 
 impl Limiter {
     pub(crate) fn new(limit: RateLimit) -> Self {
+        let window = u64::try_from(limit.window.as_nanos()).unwrap_or(u64::MAX);
         Self {
             limit,
-            logs: Arc::default(),
+            origin: Instant::now(),
+            bucket_nanos: (window / BUCKETS).max(1),
+            budgets: Arc::default(),
             admissions: Arc::default(),
         }
     }
 
-    pub(crate) fn admit(&self, webhook_id: &str) -> Result<(), Error> {
-        self.admit_at(webhook_id, Instant::now())
+    fn bucket(&self, now: Instant) -> u64 {
+        let elapsed = u64::try_from(now.saturating_duration_since(self.origin).as_nanos())
+            .unwrap_or(u64::MAX);
+        elapsed / self.bucket_nanos
     }
 
-    fn admit_at(&self, webhook_id: &str, now: Instant) -> Result<(), Error> {
+    fn refusal(&self, counters: &Counters, now: Instant) -> Error {
+        let frees = self.origin
+            + Duration::from_nanos(counters.frees_at().saturating_mul(self.bucket_nanos));
+        Error::RateLimited {
+            retry_after: frees.saturating_duration_since(now),
+        }
+    }
+
+    /// Checks, without spending, that at least one of the webhook's budgets has room, so
+    /// a request that cannot be admitted either way is refused before its body is read.
+    pub(crate) fn has_room(&self, webhook_id: &str) -> Result<(), Error> {
+        self.has_room_at(webhook_id, Instant::now())
+    }
+
+    fn has_room_at(&self, webhook_id: &str, now: Instant) -> Result<(), Error> {
+        let bucket = self.bucket(now);
+        let mut budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(budgets) = budgets.get_mut(webhook_id) else {
+            return Ok(());
+        };
+        let limit = u64::from(self.limit.requests.get());
+        let mut soonest: Option<Error> = None;
+        for budget in [Budget::Sender, Budget::Rejected] {
+            let counters = budgets.of(budget);
+            counters.roll(bucket);
+            if counters.total() < limit {
+                return Ok(());
+            }
+            let refusal = self.refusal(counters, now);
+            soonest = match soonest {
+                Some(kept) if kept.retry_after() <= refusal.retry_after() => Some(kept),
+                _ => Some(refusal),
+            };
+        }
+        Err(soonest.unwrap_or(Error::RateLimited {
+            retry_after: self.limit.window,
+        }))
+    }
+
+    /// Spends one request of `budget`, or refuses with the time until it has room.
+    pub(crate) fn spend(&self, webhook_id: &str, budget: Budget) -> Result<(), Error> {
+        self.spend_at(webhook_id, budget, Instant::now())
+    }
+
+    fn spend_at(&self, webhook_id: &str, budget: Budget, now: Instant) -> Result<(), Error> {
         if self.admissions.fetch_add(1, Ordering::Relaxed) % FORGET_IDLE_EVERY
             == FORGET_IDLE_EVERY - 1
         {
             self.forget_idle(now);
         }
-        // A panic elsewhere cannot leave a log half-written: every update is one push/pop.
-        let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(log) = logs.get_mut(webhook_id) {
-            return self.spend(log, now);
+        let bucket = self.bucket(now);
+        let mut table = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
+        let counters = match table.get_mut(webhook_id) {
+            Some(budgets) => budgets.of(budget),
+            None => table.entry(webhook_id.to_owned()).or_default().of(budget),
+        };
+        counters.roll(bucket);
+        if counters.total() >= u64::from(self.limit.requests.get()) {
+            return Err(self.refusal(counters, now));
         }
-        self.spend(logs.entry(webhook_id.to_owned()).or_default(), now)
+        let slot = &mut counters.counts[(bucket % SLOTS as u64) as usize];
+        *slot = slot.saturating_add(1);
+        Ok(())
     }
 
-    fn spend(&self, log: &mut VecDeque<Instant>, now: Instant) -> Result<(), Error> {
-        let window = self.limit.window;
-        while log
-            .front()
-            .is_some_and(|&admitted| now.saturating_duration_since(admitted) >= window)
-        {
-            log.pop_front();
-        }
-        match log.front() {
-            Some(&oldest) if log.len() >= self.limit.requests.get() as usize => {
-                Err(Error::RateLimited {
-                    retry_after: window.saturating_sub(now.saturating_duration_since(oldest)),
-                })
-            }
-            _ => {
-                log.push_back(now);
-                Ok(())
-            }
-        }
-    }
-
-    /// Forgets webhooks with nothing in their current window.
+    /// Forgets webhooks with nothing in either count.
     fn forget_idle(&self, now: Instant) {
-        let window = self.limit.window;
-        let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-        logs.retain(|_, log| {
-            log.back()
-                .is_some_and(|&last| now.saturating_duration_since(last) < window)
+        let bucket = self.bucket(now);
+        let mut table = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
+        table.retain(|_, budgets| {
+            !(budgets.sender.is_idle(bucket) && budgets.rejected.is_idle(bucket))
         });
     }
 }
@@ -104,10 +215,10 @@ impl Limiter {
 mod tests {
     use super::*;
 
-    fn limiter(requests: u32, window_secs: u64) -> Limiter {
+    fn limiter(requests: u32, window: Duration) -> Limiter {
         Limiter::new(RateLimit {
             requests: NonZeroU32::new(requests).unwrap(),
-            window: Duration::from_secs(window_secs),
+            window,
         })
     }
 
@@ -118,38 +229,101 @@ mod tests {
         }
     }
 
+    /// 16 s windows make a bucket exactly one second.
+    const WINDOW: Duration = Duration::from_secs(16);
+
     #[test]
-    fn never_more_than_the_budget_in_any_window() {
-        let limiter = limiter(3, 10);
-        let start = Instant::now();
-        let at = |secs: u64| start + Duration::from_secs(secs);
+    fn full_budgets_refuse_until_the_oldest_bucket_expires() {
+        let limiter = limiter(3, WINDOW);
+        let at = |secs: u64| limiter.origin + Duration::from_secs(secs);
         for t in [0, 4, 8] {
-            limiter.admit_at("a", at(t)).unwrap();
+            limiter.spend_at("a", Budget::Sender, at(t)).unwrap();
         }
-        // A refilling bucket would admit at 9 s; the window still holds three.
+        // A refilling bucket would admit at 9 s; the window still holds three. The bucket
+        // of 0 s stops counting at 17 s: one bucket after the window, the early refusal.
         assert_eq!(
-            retry_after(limiter.admit_at("a", at(9))),
-            Duration::from_secs(1)
+            retry_after(limiter.spend_at("a", Budget::Sender, at(9))),
+            Duration::from_secs(8)
         );
-        limiter.admit_at("b", at(9)).unwrap();
-        // At 10 s the admission of 0 s has left the window.
-        limiter.admit_at("a", at(10)).unwrap();
+        limiter.spend_at("b", Budget::Sender, at(9)).unwrap();
+        assert!(limiter.spend_at("a", Budget::Sender, at(16)).is_err());
+        limiter.spend_at("a", Budget::Sender, at(17)).unwrap();
         assert_eq!(
-            retry_after(limiter.admit_at("a", at(11))),
+            retry_after(limiter.spend_at("a", Budget::Sender, at(18))),
             Duration::from_secs(3)
         );
     }
 
     #[test]
+    fn never_more_than_the_budget_in_any_window() {
+        let window = Duration::from_millis(1000);
+        let limiter = limiter(7, window);
+        // Bursts at irregular times, as a deterministic pseudo-random walk.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut now = limiter.origin;
+        let mut admitted = Vec::new();
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            now += Duration::from_micros(state % 40_000);
+            if limiter.spend_at("a", Budget::Sender, now).is_ok() {
+                admitted.push(now);
+            }
+        }
+        assert!(admitted.len() > 1000, "admitted only {}", admitted.len());
+        for (i, &end) in admitted.iter().enumerate() {
+            let in_window = admitted[..=i]
+                .iter()
+                .rev()
+                .take_while(|&&t| end.duration_since(t) < window)
+                .count();
+            assert!(in_window <= 7, "{in_window} admitted in one window");
+        }
+    }
+
+    #[test]
+    fn a_large_limit_keeps_a_fixed_number_of_counters() {
+        let limiter = limiter(1_000_000, Duration::from_secs(60));
+        let now = limiter.origin;
+        for _ in 0..1_000_000 {
+            limiter.spend_at("a", Budget::Sender, now).unwrap();
+        }
+        assert!(limiter.spend_at("a", Budget::Sender, now).is_err());
+        let table = limiter.budgets.lock().unwrap();
+        assert_eq!(table.len(), 1);
+        assert!(std::mem::size_of::<Budgets>() <= 256);
+        assert_eq!(table["a"].sender.total(), 1_000_000);
+    }
+
+    #[test]
+    fn the_rejected_budget_is_separate_and_as_large() {
+        let limiter = limiter(2, WINDOW);
+        let now = limiter.origin;
+        for _ in 0..2 {
+            limiter.spend_at("a", Budget::Rejected, now).unwrap();
+        }
+        assert!(limiter.spend_at("a", Budget::Rejected, now).is_err());
+        // Strangers spent theirs: the sender still has room, and a request of unknown
+        // standing may still be read.
+        assert!(limiter.has_room_at("a", now).is_ok());
+        for _ in 0..2 {
+            limiter.spend_at("a", Budget::Sender, now).unwrap();
+        }
+        assert!(limiter.spend_at("a", Budget::Sender, now).is_err());
+        assert!(limiter.has_room_at("a", now).is_err());
+    }
+
+    #[test]
     fn idle_webhooks_are_forgotten() {
-        let limiter = limiter(1, 10);
-        let start = Instant::now();
-        limiter.admit_at("a", start).unwrap();
+        let limiter = limiter(1, WINDOW);
+        let start = limiter.origin;
+        limiter.spend_at("a", Budget::Sender, start).unwrap();
         limiter
-            .admit_at("b", start + Duration::from_secs(5))
+            .spend_at("b", Budget::Rejected, start + Duration::from_secs(10))
             .unwrap();
-        limiter.forget_idle(start + Duration::from_secs(12));
-        let logs = limiter.logs.lock().unwrap();
-        assert_eq!(logs.keys().collect::<Vec<_>>(), vec!["b"]);
+        limiter.forget_idle(start + Duration::from_secs(20));
+        let table = limiter.budgets.lock().unwrap();
+        assert_eq!(table.keys().collect::<Vec<_>>(), vec!["b"]);
     }
 }

@@ -4,7 +4,7 @@
 use crate::{
     dedup::{self, Admission, Claim, Deduplicator},
     events::{self, Reason},
-    limiter::Limiter,
+    limiter::{Budget, Limiter},
     response, AlexaVerifier, GatewayConfig, Metrics, RejectionTopic,
 };
 use bytes::Bytes;
@@ -24,7 +24,8 @@ use hookgate_verify::{
     SignedRequest, Verdict,
 };
 use http::Response;
-use std::{net::IpAddr, time::Instant};
+use std::{net::IpAddr, sync::Arc, time::Instant};
+use tokio::sync::Semaphore;
 
 impl IngressRequest {
     /// The request as a rejection record describes it: no body.
@@ -62,14 +63,18 @@ pub struct Published {
 pub struct Outcome {
     pub response: Response<Bytes>,
     pub published: Option<Published>,
-    /// A handshake stored the webhook's signing secret: cached copies are stale.
+    /// A handshake stored the webhook's signing secret: the snapshot's copy is stale.
     pub secret_kept: bool,
 }
 
 impl Outcome {
     fn reply(reply: Reply) -> Self {
+        Self::unpublished(response::from_reply(reply))
+    }
+
+    fn unpublished(response: Response<Bytes>) -> Self {
         Self {
-            response: response::from_reply(reply),
+            response,
             published: None,
             secret_kept: false,
         }
@@ -81,6 +86,8 @@ pub struct Pipeline {
     producer: Producer,
     replies: Option<ReplyRouter>,
     limiter: Limiter,
+    /// One permit per request allowed to wait for a workflow reply at once.
+    waiting: Arc<Semaphore>,
     max_body_bytes: usize,
     alexa: Option<AlexaVerifier>,
     metrics: Metrics,
@@ -96,6 +103,7 @@ impl Pipeline {
             producer,
             replies: None,
             limiter: Limiter::new(config.rate_limit),
+            waiting: Arc::new(Semaphore::new(config.max_waiting_requests)),
             max_body_bytes: config.max_body_bytes,
             alexa: AlexaVerifier::amazon()
                 .inspect_err(|error| {
@@ -130,7 +138,7 @@ impl Pipeline {
         }
     }
 
-    /// [`Self::rejected`] and the answer `error` calls for.
+    /// [`Self::rejected`] and the answer `error` calls for, charged to no budget.
     pub(crate) fn refuse(
         &self,
         error: &Error,
@@ -143,6 +151,25 @@ impl Pipeline {
         response::from_error(error, webhook.spec.has_basic_auth())
     }
 
+    /// Answers a request refused before it proved it comes from the sender: it spends the
+    /// webhook's budget for such requests (429 once that is gone), never the sender's.
+    pub(crate) fn reject(
+        &self,
+        error: &Error,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &RejectedRequest<'_>,
+        test: bool,
+    ) -> Response<Bytes> {
+        match self
+            .limiter
+            .spend(&webhook.name.webhook_id, Budget::Rejected)
+        {
+            Ok(()) => self.refuse(error, reason, webhook, request, test),
+            Err(limited) => self.refuse(&limited, Reason::RateLimit, webhook, request, test),
+        }
+    }
+
     fn refused(
         &self,
         error: &Error,
@@ -151,11 +178,19 @@ impl Pipeline {
         request: &IngressRequest,
         test: bool,
     ) -> Outcome {
-        Outcome {
-            response: self.refuse(error, reason, webhook, &request.described(), test),
-            published: None,
-            secret_kept: false,
-        }
+        Outcome::unpublished(self.refuse(error, reason, webhook, &request.described(), test))
+    }
+
+    /// [`Self::reject`] for a request already read.
+    fn rejected_unproven(
+        &self,
+        error: &Error,
+        reason: Reason,
+        webhook: &Webhook,
+        request: &IngressRequest,
+        test: bool,
+    ) -> Outcome {
+        Outcome::unpublished(self.reject(error, reason, webhook, &request.described(), test))
     }
 
     /// Lets handshakes that hand over a secret (Asana's) keep it in `store`.
@@ -187,13 +222,14 @@ impl Pipeline {
         self
     }
 
-    /// Spends one request of the webhook's budget; called before the body is read. A
-    /// disabled webhook publishes nothing and answers 200 whatever the rate.
-    pub fn admit(&self, webhook: &Webhook) -> Result<(), Error> {
+    /// Whether the webhook has budget left for a request whose standing is not known yet;
+    /// called before the body is read, spends nothing. A disabled webhook publishes
+    /// nothing and answers 200 whatever the rate.
+    pub fn has_room(&self, webhook: &Webhook) -> Result<(), Error> {
         if webhook.spec.disabled {
             return Ok(());
         }
-        self.limiter.admit(&webhook.name.webhook_id)
+        self.limiter.has_room(&webhook.name.webhook_id)
     }
 
     async fn verify_signature(
@@ -222,9 +258,17 @@ impl Pipeline {
         request: &IngressRequest,
         step: Step,
     ) -> Outcome {
+        let refused = matches!(&step, Step::Reply(reply) if reply.status >= 400);
+        let budget = match refused {
+            true => Budget::Rejected,
+            false => Budget::Sender,
+        };
+        if let Err(error) = self.limiter.spend(&webhook.name.webhook_id, budget) {
+            return self.refused(&error, Reason::RateLimit, webhook, request, false);
+        }
         match step {
             Step::Reply(reply) => {
-                if reply.status >= 400 {
+                if refused {
                     let error = format!("handshake refused with {}", reply.status);
                     let described = request.described();
                     self.rejected(Reason::Handshake, webhook, &described, &error, false);
@@ -236,7 +280,7 @@ impl Pipeline {
                     let error = Error::Unavailable("handshake secrets cannot be kept here".into());
                     return self.refused(&error, Reason::Unavailable, webhook, request, false);
                 };
-                match store.keep_signing_secret(&webhook.name, secret).await {
+                match store.keep_signing_secret(webhook, secret).await {
                     Ok(_) => {
                         tracing::info!(webhook = %webhook.name, "handshake secret kept");
                         Outcome {
@@ -265,20 +309,22 @@ impl Pipeline {
 
     /// The `TestWebhook` path: the budget and the body limit, then everything but
     /// handshakes.
-    pub async fn test(&self, webhook: &Webhook, request: &IngressRequest) -> Outcome {
-        if let Err(error) = self.admit(webhook) {
-            return self.refused(&error, Reason::RateLimit, webhook, request, true);
+    pub async fn test(&self, webhook: &Webhook, request: IngressRequest) -> Outcome {
+        if let Err(error) = self.has_room(webhook) {
+            return self.refused(&error, Reason::RateLimit, webhook, &request, true);
         }
         if request.body.len() > self.max_body_bytes {
             let limit = self.max_body_bytes;
             let error = Error::PayloadTooLarge { limit };
-            return self.refused(&error, Reason::BodyTooLarge, webhook, request, true);
+            return self.rejected_unproven(&error, Reason::BodyTooLarge, webhook, &request, true);
         }
         self.handle(webhook, request, true).await
     }
 
     /// Answers `request`. `test` requests skip handshakes and are marked `"test": true`.
-    pub async fn handle(&self, webhook: &Webhook, request: &IngressRequest, test: bool) -> Outcome {
+    /// The request is dropped once its record is published, so a request waiting for a
+    /// workflow reply holds no body.
+    pub async fn handle(&self, webhook: &Webhook, request: IngressRequest, test: bool) -> Outcome {
         let spec = &webhook.spec;
         if spec.disabled {
             return Outcome::reply(Reply::new(
@@ -292,14 +338,14 @@ impl Pipeline {
             .get(http::header::AUTHORIZATION)
             .map(|v| v.as_bytes());
         if let Err(error) = hookgate_verify::check_basic_auth(spec, authorization) {
-            return self.refused(&error, Reason::BasicAuth, webhook, request, test);
+            return self.rejected_unproven(&error, Reason::BasicAuth, webhook, &request, test);
         }
         if !test {
             let query = ingress::parse_query(request.query.as_deref());
             if let Some(step) =
                 handshake::before_signature(spec, &request.method, &query, &request.headers)
             {
-                return self.answer_handshake(webhook, request, step).await;
+                return self.answer_handshake(webhook, &request, step).await;
             }
         }
         let signed = SignedRequest {
@@ -311,8 +357,13 @@ impl Pipeline {
         };
         let verified = match self.verify_signature(spec, &signed).await {
             Ok(verified) => verified,
-            Err(error) => return self.refused(&error, Reason::Signature, webhook, request, test),
+            Err(error) => {
+                return self.rejected_unproven(&error, Reason::Signature, webhook, &request, test)
+            }
         };
+        if let Err(error) = self.spend(webhook) {
+            return self.refused(&error, Reason::RateLimit, webhook, &request, test);
+        }
         if !test {
             if let Some(reply) = handshake::after_signature(spec, &request.headers, &request.body) {
                 return Outcome::reply(reply);
@@ -321,19 +372,30 @@ impl Pipeline {
         // Fitbit always answers 204, so there is no workflow reply to wait for.
         let waits = spec.wait_for_reply && spec.answers_like() != VerificationType::Fitbit;
         let reply_id = waits.then(token::new_event_id);
+        let permit = match waits {
+            true => match self.waiting.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    let error =
+                        Error::Unavailable("too many requests are waiting for replies".into());
+                    return self.refused(&error, Reason::WaitingFull, webhook, &request, test);
+                }
+            },
+            false => None,
+        };
         // Registered before publishing, so a workflow that answers at once is not missed.
         let pending = match (&reply_id, &self.replies) {
             (Some(id), Some(router)) => match router.register(id) {
                 Some(pending) => Some(pending),
                 None => {
                     let error = Error::Unavailable("workflow replies are not read yet".into());
-                    return self.refused(&error, Reason::Unavailable, webhook, request, test);
+                    return self.refused(&error, Reason::Unavailable, webhook, &request, test);
                 }
             },
             (Some(_), None) => {
                 let error =
                     Error::Unavailable("workflow replies are not available in this process".into());
-                return self.refused(&error, Reason::Unavailable, webhook, request, test);
+                return self.refused(&error, Reason::Unavailable, webhook, &request, test);
             }
             (None, _) => None,
         };
@@ -350,24 +412,35 @@ impl Pipeline {
                     secret_kept: false,
                 }
             }
-            Err(error) => return self.refused(&error, Reason::Unavailable, webhook, request, test),
+            Err(error) => {
+                return self.refused(&error, Reason::Unavailable, webhook, &request, test)
+            }
         };
         let published = match self
-            .publish(webhook, request, test, verified, reply_id, claim)
+            .publish(webhook, &request, test, verified, reply_id, claim)
             .await
         {
             Ok(published) => published,
-            Err(error) => return self.refused(&error, Reason::Unavailable, webhook, request, test),
+            Err(error) => {
+                return self.refused(&error, Reason::Unavailable, webhook, &request, test)
+            }
         };
+        drop(request);
         let response = match pending {
             None => response::from_reply(ingress::success_reply(spec)),
             Some(pending) => self.await_reply(webhook, pending).await,
         };
+        drop(permit);
         Outcome {
             response,
             published: Some(published),
             secret_kept: false,
         }
+    }
+
+    /// Spends one request of the sender's budget.
+    fn spend(&self, webhook: &Webhook) -> Result<(), Error> {
+        self.limiter.spend(&webhook.name.webhook_id, Budget::Sender)
     }
 
     async fn await_reply(&self, webhook: &Webhook, pending: PendingReply) -> Response<Bytes> {

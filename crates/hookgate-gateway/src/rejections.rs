@@ -4,7 +4,7 @@
 
 use crate::{
     events::{self, Reason, RecordOutcome},
-    limiter::Limiter,
+    limiter::{Budget, Limiter},
     Metrics, RateLimit,
 };
 use hookgate_bus::Producer;
@@ -57,8 +57,11 @@ impl RejectionTopic {
         reason: Reason,
         test: bool,
     ) {
-        let within_budget = self.per_webhook.admit(&webhook.name.webhook_id).is_ok()
-            && self.per_process.admit("").is_ok();
+        let within_budget = self
+            .per_webhook
+            .spend(&webhook.name.webhook_id, Budget::Sender)
+            .is_ok()
+            && self.per_process.spend("", Budget::Sender).is_ok();
         if !within_budget {
             events::rejection_record(metrics, &webhook.name, RecordOutcome::RateLimited, None);
             return;

@@ -1,9 +1,8 @@
 //! The HTTP/1.1 server: header and body limits, routing to a webhook, reading the body.
 
 use crate::{
-    cache::WebhookCache,
     events::{self, Reason},
-    response, GatewayConfig, IngressRequest, Metrics, Pipeline,
+    response, GatewayConfig, IngressRequest, Metrics, Pipeline, WebhookSnapshot,
 };
 use bytes::Bytes;
 use hookgate_domain::{rejection::RejectedRequest, Error};
@@ -38,7 +37,7 @@ fn head_size<B>(request: &Request<B>) -> usize {
 
 /// Everything a request needs. Shared by all connections.
 pub struct Gateway {
-    pub cache: WebhookCache,
+    pub webhooks: WebhookSnapshot,
     pub pipeline: Pipeline,
     pub config: GatewayConfig,
     pub metrics: Metrics,
@@ -76,15 +75,18 @@ impl Gateway {
             Some(slash) => (&rest[..slash], rest[slash..].to_owned()),
             None => (rest, "/".to_owned()),
         };
-        let webhook = match self.cache.get(token).await {
+        let webhook = match self.webhooks.get(token) {
             Ok(Some(webhook)) => webhook,
             Ok(None) => return not_found(),
             Err(error) => return self.refuse_unknown(&error, Reason::Unavailable),
         };
         let remote_address =
             client_address(request.headers(), remote, self.config.trusted_proxy_hops);
+        // `unproven` refusals spend the webhook's budget for requests that did not prove
+        // they come from the sender; the others are charged to no budget.
         let refuse = |error: &Error,
                       reason: Reason,
+                      unproven: bool,
                       parts: (&http::Method, &http::Uri, &http::HeaderMap)| {
             let (method, uri, headers) = parts;
             let described = RejectedRequest {
@@ -94,12 +96,18 @@ impl Gateway {
                 headers,
                 remote_address: Some(remote_address),
             };
-            self.pipeline
-                .refuse(error, reason, &webhook, &described, false)
+            match unproven {
+                true => self
+                    .pipeline
+                    .reject(error, reason, &webhook, &described, false),
+                false => self
+                    .pipeline
+                    .refuse(error, reason, &webhook, &described, false),
+            }
         };
-        if let Err(error) = self.pipeline.admit(&webhook) {
+        if let Err(error) = self.pipeline.has_room(&webhook) {
             let head = (request.method(), request.uri(), request.headers());
-            return refuse(&error, Reason::RateLimit, head);
+            return refuse(&error, Reason::RateLimit, false, head);
         }
         let limit = self.config.max_body_bytes;
         let declared = request
@@ -112,6 +120,7 @@ impl Gateway {
             return refuse(
                 &Error::PayloadTooLarge { limit },
                 Reason::BodyTooLarge,
+                true,
                 head,
             );
         }
@@ -128,17 +137,18 @@ impl Gateway {
                 return refuse(
                     &Error::PayloadTooLarge { limit },
                     Reason::BodyTooLarge,
+                    true,
                     head,
                 )
             }
             Ok(Err(error)) => {
                 tracing::debug!(%error, "request body unreadable");
                 let error = Error::invalid("body", "request body could not be read");
-                return refuse(&error, Reason::BadRequest, head);
+                return refuse(&error, Reason::BadRequest, true, head);
             }
             Err(_) => {
                 let error = Error::RequestTimeout("request body not received in time".into());
-                return refuse(&error, Reason::Timeout, head);
+                return refuse(&error, Reason::Timeout, true, head);
             }
         };
         let query = parts.uri.query().map(str::to_owned);
@@ -164,12 +174,15 @@ impl Gateway {
         crate::trace::continue_trace(&span, &ingress.headers);
         let outcome = self
             .pipeline
-            .handle(&webhook, &ingress, false)
+            .handle(&webhook, ingress, false)
             .instrument(span)
             .await;
         if outcome.secret_kept {
-            // The events that follow Asana's handshake must see the secret it handed over.
-            self.cache.forget(&webhook.token).await;
+            // The events that follow Asana's handshake must see the secret it handed over;
+            // other gateways read it from the change log.
+            if let Err(error) = self.webhooks.refresh().await {
+                tracing::warn!(%error, "gateway snapshot not refreshed after a handshake");
+            }
         }
         outcome.response
     }

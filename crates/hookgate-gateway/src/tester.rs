@@ -1,7 +1,7 @@
-//! The gateway's side of the API's seams: `TestWebhook` through the pipeline, and cache
-//! invalidation on writes.
+//! The gateway's side of the API's seams: `TestWebhook` through the pipeline, and the
+//! snapshot catching up on writes.
 
-use crate::{IngressRequest, Pipeline, WebhookCache};
+use crate::{IngressRequest, Pipeline, WebhookSnapshot};
 use futures::future::BoxFuture;
 use hookgate_domain::{
     tester::{PublishedRecord, TestOutcome, TestRequest, WebhookChanges, WebhookTester},
@@ -24,7 +24,7 @@ impl WebhookTester for Pipeline {
                 remote_address: None,
                 url: request.url,
             };
-            let outcome = Pipeline::test(self, webhook, &ingress).await;
+            let outcome = Pipeline::test(self, webhook, ingress).await;
             let (parts, body) = outcome.response.into_parts();
             TestOutcome {
                 status: parts.status.as_u16(),
@@ -41,8 +41,13 @@ impl WebhookTester for Pipeline {
     }
 }
 
-impl WebhookChanges for WebhookCache {
-    fn forget<'a>(&'a self, token: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(WebhookCache::forget(self, token))
+impl WebhookChanges for WebhookSnapshot {
+    fn changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            // A failure only delays the change until the next scheduled sync.
+            if let Err(error) = self.refresh().await {
+                tracing::warn!(%error, "gateway snapshot not refreshed after a write");
+            }
+        })
     }
 }

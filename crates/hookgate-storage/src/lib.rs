@@ -2,6 +2,7 @@
 //! errors become domain errors here and nowhere else.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod change;
 mod claims;
 mod entity;
 mod error;
@@ -10,5 +11,6 @@ mod m20261129_000004_deduplication;
 pub mod migration;
 mod store;
 
+pub use change::Change;
 pub use claims::{ClaimAttempt, ClaimRow};
-pub use store::{Page, Store, DEFAULT_POOL};
+pub use store::{Page, Store, CHANGE_RETENTION, DEFAULT_POOL};

@@ -9,6 +9,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(CreateWebhooks),
+            Box::new(WebhookChanges),
             Box::new(crate::m20261129_000003_verification::Verification),
             Box::new(crate::m20261129_000004_deduplication::Deduplication),
         ]
@@ -139,6 +140,65 @@ impl MigrationTrait for CreateWebhooks {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(Webhooks::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum WebhookChangesTable {
+    #[sea_orm(iden = "webhook_changes")]
+    Table,
+    Seq,
+    WebhookId,
+    Token,
+    ChangeTime,
+}
+
+/// A numbered log of writes, which gateways follow instead of querying per request.
+struct WebhookChanges;
+
+impl MigrationName for WebhookChanges {
+    fn name(&self) -> &str {
+        "m20261129_000002_webhook_changes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for WebhookChanges {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(WebhookChangesTable::Table)
+                    .if_not_exists()
+                    // Numbered by the database, never by a replica's clock.
+                    .col(
+                        big_integer(WebhookChangesTable::Seq)
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(string_len(WebhookChangesTable::WebhookId, 64))
+                    .col(string_len(WebhookChangesTable::Token, 64))
+                    .col(timestamp_with_time_zone(WebhookChangesTable::ChangeTime))
+                    .to_owned(),
+            )
+            .await?;
+        // Old rows are pruned by time.
+        manager
+            .create_index(
+                Index::create()
+                    .name("webhook_changes_change_time_idx")
+                    .table(WebhookChangesTable::Table)
+                    .col(WebhookChangesTable::ChangeTime)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(WebhookChangesTable::Table).to_owned())
             .await
     }
 }

@@ -1,6 +1,11 @@
 //! Webhook persistence.
 
-use crate::{entity, error::from_db, migration::Migrator};
+use crate::{
+    change::{self, Change},
+    entity,
+    error::from_db,
+    migration::Migrator,
+};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use hookgate_domain::{
     token, Error, HmacScheme, PreviousSecret, Secret, VerificationType, Webhook, WebhookName,
@@ -10,11 +15,26 @@ use sea_orm::{
     sea_query::Expr,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
     ActiveValue::Set,
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
-use std::time::Duration;
+use std::{
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+/// How long the change log keeps a write. A gateway that has not read the log for half of
+/// this reloads every webhook instead.
+pub const CHANGE_RETENTION: Duration = Duration::from_secs(3600);
+/// Writers prune the change log at most this often.
+const PRUNE_EVERY: TimeDelta = TimeDelta::minutes(10);
+/// SQLite's default limit on bound parameters is 999.
+const IDS_PER_QUERY: usize = 500;
 
 /// Connections per process unless configured: enough for a laptop's `serve`.
 pub const DEFAULT_POOL: u32 = 16;
@@ -33,10 +53,12 @@ pub struct Page {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: DatabaseConnection,
+    /// When this process last pruned the change log, in seconds since the epoch.
+    last_prune: Arc<AtomicI64>,
 }
 
 impl Store {
-    /// Connects to `url` (`sqlite://…` or `postgres://…`).
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) with the default pool size.
     pub async fn connect(url: &str) -> Result<Self, Error> {
         Self::connect_with_pool(url, DEFAULT_POOL).await
     }
@@ -47,6 +69,7 @@ impl Store {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(max_connections.max(1))
+            .min_connections(0)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false)
@@ -59,7 +82,10 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
             });
         let db = Database::connect(options).await.map_err(from_db)?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            last_prune: Arc::default(),
+        })
     }
 
     /// Applies every pending migration. On PostgreSQL under a transaction-scoped advisory
@@ -123,11 +149,123 @@ impl Store {
             create_time: now,
             update_time: now,
         };
+        let txn = self.db.begin().await.map_err(from_db)?;
         entity::Entity::insert(to_active(&webhook)?)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&txn)
             .await
             .map_err(from_db)?;
+        self.log_change(txn, &webhook).await?;
         Ok(webhook)
+    }
+
+    /// Records that `before` changed and commits: every write goes through here, so a
+    /// gateway following the log misses none.
+    async fn log_change(&self, txn: DatabaseTransaction, before: &Webhook) -> Result<(), Error> {
+        let now = now();
+        change::Entity::insert(change::ActiveModel {
+            seq: sea_orm::ActiveValue::NotSet,
+            webhook_id: Set(before.name.webhook_id.clone()),
+            token: Set(before.token.clone()),
+            change_time: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .map_err(from_db)?;
+        txn.commit().await.map_err(from_db)?;
+        self.prune_changes(now).await;
+        Ok(())
+    }
+
+    /// Drops log rows older than the retention, at most once per `PRUNE_EVERY`. A failure
+    /// only delays it: the write it follows has committed.
+    async fn prune_changes(&self, now: DateTime<Utc>) {
+        let last = self.last_prune.load(Ordering::Relaxed);
+        let due = now.timestamp() - last >= PRUNE_EVERY.num_seconds();
+        if !due
+            || self
+                .last_prune
+                .compare_exchange(last, now.timestamp(), Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let retention = TimeDelta::from_std(CHANGE_RETENTION).unwrap_or(TimeDelta::hours(1));
+        let pruned = change::Entity::delete_many()
+            .filter(change::Column::ChangeTime.lt(now - retention))
+            .exec(&self.db)
+            .await;
+        if let Err(error) = pruned {
+            tracing::warn!(%error, "pruning the webhook change log failed");
+        }
+    }
+
+    /// The number of the newest change, 0 when there is none.
+    pub async fn latest_change(&self) -> Result<i64, Error> {
+        let newest = change::Entity::find()
+            .order_by_desc(change::Column::Seq)
+            .one(&self.db)
+            .await
+            .map_err(from_db)?;
+        Ok(newest.map_or(0, |model| model.seq))
+    }
+
+    /// Up to `limit` changes numbered above `after`, in number order.
+    pub async fn changes_after(&self, after: i64, limit: u64) -> Result<Vec<Change>, Error> {
+        let models = change::Entity::find()
+            .filter(change::Column::Seq.gt(after))
+            .order_by_asc(change::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(from_db)?;
+        Ok(models.into_iter().map(Change::from).collect())
+    }
+
+    /// How many webhooks there are, in every application.
+    pub async fn count(&self) -> Result<u64, Error> {
+        entity::Entity::find()
+            .count(&self.db)
+            .await
+            .map_err(from_db)
+    }
+
+    /// The webhooks with these ids that exist, for routing: see [`Store::scan_routing`].
+    pub async fn find_routing_by_ids(&self, ids: &[&str]) -> Result<Vec<Webhook>, Error> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let models = routing_columns()
+                .filter(entity::Column::Id.is_in(chunk.iter().copied()))
+                .into_model::<entity::Model>()
+                .all(&self.db)
+                .await
+                .map_err(from_db)?;
+            for model in models {
+                found.push(from_model(model)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Up to `limit` webhooks of every application with ids after `after_id`, in id order,
+    /// for routing: display names and descriptions come back empty, since only people
+    /// read them and a gateway holding every webhook need not.
+    pub async fn scan_routing(
+        &self,
+        after_id: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Webhook>, Error> {
+        let mut query = routing_columns()
+            .order_by_asc(entity::Column::Id)
+            .limit(limit);
+        if let Some(after) = after_id {
+            query = query.filter(entity::Column::Id.gt(after));
+        }
+        let models = query
+            .into_model::<entity::Model>()
+            .all(&self.db)
+            .await
+            .map_err(from_db)?;
+        models.into_iter().map(from_model).collect()
     }
 
     pub async fn get(&self, name: &WebhookName) -> Result<Webhook, Error> {
@@ -204,9 +342,11 @@ impl Store {
     /// over). Returns whether it was set: a webhook that already has one keeps it.
     pub async fn keep_signing_secret(
         &self,
-        name: &WebhookName,
+        webhook: &Webhook,
         secret: Secret,
     ) -> Result<bool, Error> {
+        let name = &webhook.name;
+        let txn = self.db.begin().await.map_err(from_db)?;
         let result = entity::Entity::update_many()
             .col_expr(
                 entity::Column::SigningSecret,
@@ -220,22 +360,30 @@ impl Store {
             .filter(entity::Column::Id.eq(name.webhook_id.as_str()))
             .filter(entity::Column::ApplicationId.eq(name.application_id.as_str()))
             .filter(entity::Column::SigningSecret.is_null())
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(from_db)?;
-        Ok(result.rows_affected == 1)
+        if result.rows_affected != 1 {
+            txn.rollback().await.map_err(from_db)?;
+            return Ok(false);
+        }
+        // Logged like every write, so every gateway's snapshot learns the secret.
+        self.log_change(txn, webhook).await?;
+        Ok(true)
     }
 
     /// Deletes the webhook if it is still at `current.revision`.
     pub async fn delete(&self, current: &Webhook) -> Result<(), Error> {
+        let txn = self.db.begin().await.map_err(from_db)?;
         let result = entity::Entity::delete_many()
             .filter(entity::Column::Id.eq(current.name.webhook_id.as_str()))
             .filter(entity::Column::ApplicationId.eq(current.name.application_id.as_str()))
             .filter(entity::Column::Revision.eq(current.revision))
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(from_db)?;
-        self.expect_one_row(result.rows_affected, current).await
+        self.commit_one_row(txn, result.rows_affected, current)
+            .await
     }
 
     async fn compare_and_set(&self, current: &Webhook, next: &Webhook) -> Result<(), Error> {
@@ -243,22 +391,31 @@ impl Store {
         active.id = sea_orm::ActiveValue::NotSet;
         active.application_id = sea_orm::ActiveValue::NotSet;
         active.create_time = sea_orm::ActiveValue::NotSet;
+        let txn = self.db.begin().await.map_err(from_db)?;
         let result = entity::Entity::update_many()
             .set(active)
             .filter(entity::Column::Id.eq(current.name.webhook_id.as_str()))
             .filter(entity::Column::ApplicationId.eq(current.name.application_id.as_str()))
             .filter(Expr::col(entity::Column::Revision).eq(current.revision))
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(from_db)?;
-        self.expect_one_row(result.rows_affected, current).await
+        self.commit_one_row(txn, result.rows_affected, current)
+            .await
     }
 
-    /// Zero rows touched means the webhook is gone or another writer got there first.
-    async fn expect_one_row(&self, rows: u64, current: &Webhook) -> Result<(), Error> {
+    /// Logs and commits a write that touched one row. Zero rows touched means the webhook
+    /// is gone or another writer got there first; nothing is committed then.
+    async fn commit_one_row(
+        &self,
+        txn: DatabaseTransaction,
+        rows: u64,
+        current: &Webhook,
+    ) -> Result<(), Error> {
         if rows == 1 {
-            return Ok(());
+            return self.log_change(txn, current).await;
         }
+        txn.rollback().await.map_err(from_db)?;
         match self.get(&current.name).await {
             Ok(_) => Err(Error::EtagMismatch(current.name.to_string())),
             Err(e) => Err(e),
@@ -269,6 +426,24 @@ impl Store {
     pub fn connection(&self) -> &impl ConnectionTrait {
         &self.db
     }
+}
+
+/// Every column, except that the display name and description are read as empty.
+fn routing_columns() -> sea_orm::Select<entity::Entity> {
+    use sea_orm::{IdenStatic, Iterable};
+    let people_only = |column: &entity::Column| {
+        matches!(
+            column,
+            entity::Column::DisplayName | entity::Column::Description
+        )
+    };
+    let mut select = entity::Entity::find()
+        .select_only()
+        .columns(entity::Column::iter().filter(|column| !people_only(column)));
+    for column in entity::Column::iter().filter(people_only) {
+        select = select.column_as(Expr::value(""), column.as_str());
+    }
+    select
 }
 
 /// The current time at the precision every backend keeps (PostgreSQL: microseconds), so

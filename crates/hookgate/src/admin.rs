@@ -9,13 +9,14 @@ use prometheus_client::registry::Registry;
 use std::{future::Future, pin::Pin, sync::Arc};
 use tokio::net::TcpListener;
 
-/// Something `/readyz` asks; an `Err` names what is not ready.
+/// Something `/readyz` asks; an `Err` says what is not ready.
 pub type ReadinessCheck =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
 pub struct Admin {
-    pub registry: Registry,
-    pub checks: Vec<ReadinessCheck>,
+    pub registry: Arc<Registry>,
+    /// Each check under the name `/readyz?exclude=<name>` leaves it out by.
+    pub checks: Vec<(&'static str, ReadinessCheck)>,
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -42,20 +43,12 @@ impl Admin {
         match request.uri().path() {
             "/healthz" => text(StatusCode::OK, "text/plain", "ok\n"),
             "/readyz" => {
-                // Concurrently, so the answer takes as long as the slowest check rather than
-                // their sum, and stays inside the probe's timeout when a dependency hangs.
-                let outcomes =
-                    futures::future::join_all(self.checks.iter().map(|check| check())).await;
-                let failures: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
-                if failures.is_empty() {
-                    text(StatusCode::OK, "text/plain", "ready\n")
-                } else {
-                    text(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "text/plain",
-                        format!("not ready: {}\n", failures.join("; ")),
-                    )
-                }
+                let (ready, body) = self.readiness(request.uri().query()).await;
+                let status = match ready {
+                    true => StatusCode::OK,
+                    false => StatusCode::SERVICE_UNAVAILABLE,
+                };
+                text(status, "text/plain", body)
             }
             "/metrics" => {
                 let mut out = String::new();
@@ -83,6 +76,26 @@ impl Admin {
         }
     }
 
+    /// Runs every check the query does not exclude; whether all of them passed, and a body
+    /// naming each check and its state.
+    async fn readiness(&self, query: Option<&str>) -> (bool, String) {
+        let excluded = excluded(query);
+        // Concurrently, so the answer takes as long as the slowest check rather than their
+        // sum, and stays inside the probe's timeout when a dependency hangs.
+        let outcomes = futures::future::join_all(self.checks.iter().map(|(name, check)| {
+            let skip = excluded.contains(name);
+            async move {
+                let outcome = match skip {
+                    true => None,
+                    false => Some(check().await),
+                };
+                (*name, outcome)
+            }
+        }))
+        .await;
+        render(&outcomes, &excluded)
+    }
+
     /// Serves until `shutdown` resolves.
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         let admin = Arc::new(self);
@@ -108,5 +121,85 @@ impl Admin {
                 }
             });
         }
+    }
+}
+
+/// The check names `exclude` parameters list, repeated (`?exclude=a&exclude=b`, as the
+/// Kubernetes API server takes them) or comma-separated.
+fn excluded(query: Option<&str>) -> Vec<&str> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("exclude="))
+        .flat_map(|names| names.split(','))
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// The Kubernetes API server's verbose readiness format: `[+]name ok`, `[-]name failed:
+/// why`, `[+]name excluded: ok`, then the verdict. `None` is an excluded check.
+fn render(outcomes: &[(&str, Option<Result<(), String>>)], excluded: &[&str]) -> (bool, String) {
+    let mut body = String::new();
+    let mut ready = true;
+    for (name, outcome) in outcomes {
+        let line = match outcome {
+            None => format!("[+]{name} excluded: ok"),
+            Some(Ok(())) => format!("[+]{name} ok"),
+            Some(Err(why)) => {
+                ready = false;
+                format!("[-]{name} failed: {why}")
+            }
+        };
+        body.push_str(&line);
+        body.push('\n');
+    }
+    let unknown: Vec<&str> = excluded
+        .iter()
+        .copied()
+        .filter(|name| !outcomes.iter().any(|(check, _)| check == name))
+        .collect();
+    if !unknown.is_empty() {
+        body.push_str(&format!(
+            "warn: some checks cannot be excluded: no matches for {}\n",
+            unknown.join(", ")
+        ));
+    }
+    body.push_str(match ready {
+        true => "readyz check passed\n",
+        false => "readyz check failed\n",
+    });
+    (ready, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excluded_checks_are_named_in_repeated_or_comma_separated_parameters() {
+        assert!(excluded(None).is_empty());
+        assert_eq!(
+            excluded(Some("verbose&exclude=database&exclude=kafka,schema")),
+            ["database", "kafka", "schema"]
+        );
+    }
+
+    #[test]
+    fn the_body_names_every_check_and_a_failure_decides() {
+        let outcomes = [
+            ("database", Some(Err("no answer within 2s".to_owned()))),
+            ("kafka", Some(Ok(()))),
+            ("schema", None),
+        ];
+        let (ready, body) = render(&outcomes, &["schema", "etcd"]);
+        assert!(!ready);
+        assert_eq!(
+            body,
+            "[-]database failed: no answer within 2s\n[+]kafka ok\n[+]schema excluded: ok\n\
+             warn: some checks cannot be excluded: no matches for etcd\nreadyz check failed\n"
+        );
+        let (ready, body) = render(&outcomes[1..], &["schema"]);
+        assert!(ready, "{body}");
+        assert!(body.ends_with("readyz check passed\n"), "{body}");
     }
 }

@@ -2,6 +2,8 @@
 //! user documentation printed by `hookgate --help`.
 
 use clap::{Args, Parser, Subcommand};
+use hookgate_bus::KafkaConfig;
+use hookgate_domain::Secret;
 use std::{net::SocketAddr, time::Duration};
 
 #[derive(Debug, Parser)]
@@ -54,10 +56,11 @@ pub struct Settings {
         // A PostgreSQL URL may hold a password.
         hide_env_values = true
     )]
-    pub database_url: String,
+    pub database_url: Secret,
 
     /// Most database connections this process opens. Replicas times this must stay below the
-    /// server's limit (PostgreSQL's default max_connections is 100).
+    /// server's limit (PostgreSQL's default max_connections is 100). Gateways need one or two:
+    /// they serve requests from memory.
     #[arg(long, env = "HOOKGATE_DATABASE_POOL", value_name = "HOOKGATE_DATABASE_POOL", default_value_t = hookgate_storage::DEFAULT_POOL, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool: u32,
 
@@ -101,7 +104,7 @@ pub struct Settings {
         default_value = "",
         hide_env_values = true
     )]
-    pub api_tokens: String,
+    pub api_tokens: Secret,
 
     /// Kafka bootstrap servers.
     #[arg(
@@ -137,7 +140,7 @@ pub struct Settings {
     /// `HOOKGATE_KAFKA_PROP_<key>=<value>`, e.g. `HOOKGATE_KAFKA_PROP_security.protocol=SASL_SSL`
     /// or `HOOKGATE_KAFKA_PROP_SECURITY_PROTOCOL=SASL_SSL` (upper case: `_` becomes `.`).
     #[arg(long = "kafka-prop", value_name = "KEY=VALUE", value_parser = parse_property)]
-    pub kafka_props: Vec<(String, String)>,
+    pub kafka_props: Vec<(String, Secret)>,
 
     /// Deadline for Kafka to acknowledge a trigger record; past it the request gets 503.
     #[arg(long, env = "HOOKGATE_REQUEST_TIMEOUT", value_name = "HOOKGATE_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
@@ -179,14 +182,20 @@ pub struct Settings {
     #[arg(long, env = "HOOKGATE_RATE_LIMIT_WINDOW", value_name = "HOOKGATE_RATE_LIMIT_WINDOW", default_value = "10s", value_parser = parse_duration)]
     pub rate_limit_window: Duration,
 
+    /// Requests each process holds at once while they wait for a workflow reply
+    /// (`wait_for_reply`); beyond it they get 503 with Retry-After and nothing is published.
+    #[arg(long, env = "HOOKGATE_MAX_WAITING_REQUESTS", value_name = "HOOKGATE_MAX_WAITING_REQUESTS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_waiting_requests: u32,
+
     /// Proxies (load balancers, ingress controllers) in front of the gateway: `remoteAddress`
     /// is the `X-Forwarded-For` entry that many places from the right. 0 uses the peer address.
     #[arg(long, env = "HOOKGATE_TRUSTED_PROXY_HOPS", value_name = "HOOKGATE_TRUSTED_PROXY_HOPS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=16))]
     pub trusted_proxy_hops: u8,
 
-    /// How long the gateway reuses a webhook lookup; changes reach every gateway within it.
-    #[arg(long, env = "HOOKGATE_CACHE_TTL", value_name = "HOOKGATE_CACHE_TTL", default_value = "1s", value_parser = parse_duration)]
-    pub cache_ttl: Duration,
+    /// How often a gateway reads the database's change log into its in-memory snapshot of
+    /// every webhook; changes made through any `api` process show within about this time.
+    #[arg(long, env = "HOOKGATE_SYNC_INTERVAL", value_name = "HOOKGATE_SYNC_INTERVAL", default_value = "500ms", value_parser = parse_duration)]
+    pub sync_interval: Duration,
 
     /// On SIGTERM, how long in-flight requests may still run (a request waiting for a workflow
     /// reply can need up to its reply_timeout).
@@ -251,17 +260,47 @@ fn parse_optional_topic(value: &str) -> Result<String, String> {
     }
 }
 
-fn parse_property(value: &str) -> Result<(String, String), String> {
+fn parse_property(value: &str) -> Result<(String, Secret), String> {
     match value.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
-            Ok((key.trim().to_owned(), value.to_owned()))
+            Ok((key.trim().to_owned(), Secret::from(value)))
         }
         _ => Err("expected KEY=VALUE".into()),
     }
 }
 
+impl Settings {
+    /// The Kafka client configuration: these settings plus `HOOKGATE_KAFKA_PROP_*`.
+    pub fn kafka(&self) -> KafkaConfig {
+        let mut properties = kafka_props_from_env(std::env::vars());
+        properties.extend(self.kafka_props.iter().cloned());
+        KafkaConfig {
+            brokers: self.kafka_brokers.clone(),
+            trigger_topic: self.trigger_topic.clone(),
+            reply_topic: self.reply_topic.clone(),
+            topic_partitions: self.topic_partitions,
+            topic_replication: self.topic_replication,
+            publish_timeout: self.request_timeout,
+            max_record_bytes: usize::try_from(self.max_record_bytes).unwrap_or(usize::MAX),
+            properties,
+            metrics: Default::default(),
+        }
+    }
+
+    /// Every setting at its default (and whatever `HOOKGATE_*` variables say), as a
+    /// starting point for programs that embed hookgate.
+    pub fn defaults() -> Result<Self, clap::Error> {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        Only::try_parse_from(["hookgate"]).map(|only| only.settings)
+    }
+}
+
 /// `HOOKGATE_KAFKA_PROP_*` variables as librdkafka properties.
-pub fn kafka_props_from_env(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+pub fn kafka_props_from_env(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, Secret)> {
     vars.filter_map(|(name, value)| {
         let key = name.strip_prefix("HOOKGATE_KAFKA_PROP_")?;
         if key.is_empty() {
@@ -273,7 +312,7 @@ pub fn kafka_props_from_env(vars: impl Iterator<Item = (String, String)>) -> Vec
         } else {
             key.to_ascii_lowercase().replace('_', ".")
         };
-        Some((key, value))
+        Some((key, Secret::new(value)))
     })
     .collect()
 }
@@ -294,8 +333,8 @@ mod tests {
         assert_eq!(
             kafka_props_from_env(vars),
             vec![
-                ("security.protocol".to_owned(), "SASL_SSL".to_owned()),
-                ("sasl.mechanisms".to_owned(), "PLAIN".to_owned())
+                ("security.protocol".to_owned(), Secret::from("SASL_SSL")),
+                ("sasl.mechanisms".to_owned(), Secret::from("PLAIN"))
             ]
         );
     }
@@ -316,7 +355,7 @@ mod tests {
         };
         assert_eq!(
             settings.kafka_props,
-            vec![("linger.ms".to_owned(), "5".to_owned())]
+            vec![("linger.ms".to_owned(), Secret::from("5"))]
         );
         assert_eq!(settings.rate_limit_window, Duration::from_secs(60));
         let err =
@@ -342,5 +381,28 @@ mod tests {
             ("", 3)
         );
         assert!(Cli::try_parse_from(["hookgate", "gateway", "--database-pool", "0"]).is_err());
+    }
+
+    #[test]
+    fn settings_never_print_a_secret() {
+        let cli = Cli::try_parse_from([
+            "hookgate",
+            "serve",
+            "--database-url",
+            "postgres://hookgate:db-password-1@db.internal/hookgate",
+            "--api-tokens",
+            "api-token-0123456789=*",
+            "--kafka-prop",
+            "sasl.password=kafka-password-2",
+        ])
+        .unwrap();
+        let Command::Serve(settings) = cli.command else {
+            panic!("not serve")
+        };
+        let printed = format!("{settings:?} {:?}", settings.kafka());
+        for secret in ["db-password-1", "api-token-0123456789", "kafka-password-2"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("sasl.password"), "{printed}");
     }
 }

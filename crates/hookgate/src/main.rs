@@ -1,13 +1,11 @@
 //! `hookgate`: turns inbound webhooks into Kafka events.
 #![forbid(unsafe_code)]
 
-mod admin;
-mod client;
-mod config;
 mod run;
 mod telemetry;
 
 use clap::Parser;
+use hookgate::config;
 
 // glibc's allocator spends a sixth of a request's CPU in malloc/free under load (lock
 // contention between tokio's and librdkafka's threads); mimalloc's thread-local heaps do not.

@@ -580,7 +580,8 @@ impl Replicas {
 
     /// A GitHub webhook deduplicating on `X-GitHub-Delivery` (its default).
     async fn github_webhook(&mut self, window: Option<Duration>) -> pb::Webhook {
-        self.client
+        let webhook = self
+            .client
             .create_webhook(pb::CreateWebhookRequest {
                 parent: "applications/acme".into(),
                 webhook: Some(pb::Webhook {
@@ -600,7 +601,24 @@ impl Replicas {
             })
             .await
             .expect("create")
-            .into_inner()
+            .into_inner();
+        self.wait_known(&webhook).await;
+        webhook
+    }
+
+    /// Waits until both gateways' snapshots hold `webhook` (an unsigned GET is refused
+    /// with 401 once it is known, and publishes nothing).
+    async fn wait_known(&self, webhook: &pb::Webhook) {
+        for index in 0..self.gateways.len() {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while http::get(&self.url(webhook, index)).await.status.as_u16() == 404 {
+                assert!(
+                    Instant::now() < deadline,
+                    "gateway {index} never learned the webhook"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
 
     /// The webhook's URL on gateway `index`.

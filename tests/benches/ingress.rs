@@ -30,9 +30,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 struct Figures {
     requests: u64,
     requests_per_second: f64,

@@ -31,7 +31,7 @@ async fn round_trips_every_field() {
             basic_auth_username: "user".into(),
             basic_auth_password_digest: Some("ab".repeat(32).into()),
             verification_provider: "zoom".into(),
-            hmac: Some(HmacScheme {
+            hmac: Some(Box::new(HmacScheme {
                 header: "X-Sig".into(),
                 algorithm: HmacAlgorithm::Sha512,
                 encoding: SignatureEncoding::Base64,
@@ -39,16 +39,16 @@ async fn round_trips_every_field() {
                 signed_content: "{timestamp}.{body}".into(),
                 timestamp_header: "X-Ts".into(),
                 tolerance: Duration::from_secs(90),
-            }),
-            previous_secret: Some(PreviousSecret {
+            })),
+            previous_secret: Some(Box::new(PreviousSecret {
                 secret: "old-secret".into(),
                 expire_time: chrono::DateTime::from_timestamp(1_900_000_000, 123_000).unwrap(),
-            }),
-            deduplication: Some(Deduplication {
+            })),
+            deduplication: Some(Box::new(Deduplication {
                 enabled: true,
                 key: "json:/event/id".into(),
                 window: Duration::from_millis(2500),
-            }),
+            })),
         };
         let created = store.create("acme", full).await.unwrap();
         assert_eq!(

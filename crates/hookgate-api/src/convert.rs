@@ -42,14 +42,14 @@ pub fn to_proto(webhook: &Webhook, public_url: &str) -> pb::Webhook {
         has_signing_secret: spec.signing_secret.is_some(),
         has_basic_auth_password: spec.basic_auth_password_digest.is_some(),
         verification_provider: spec.verification_provider.clone(),
-        hmac: spec.hmac.as_ref().map(hmac_to_proto),
+        hmac: spec.hmac.as_deref().map(hmac_to_proto),
         signing_secret_grace: None,
         previous_secret_expire_time: spec
             .previous_secret
             .as_ref()
             .filter(|previous| previous.expire_time > Utc::now())
             .map(|previous| timestamp(previous.expire_time)),
-        deduplication: spec.deduplication.as_ref().map(deduplication),
+        deduplication: spec.deduplication.as_deref().map(deduplication),
     }
 }
 

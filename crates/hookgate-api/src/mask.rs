@@ -169,7 +169,7 @@ pub fn write_fields(
             }
             "hmac" => match message.hmac.as_ref().map(|h| hmac_scheme(h, prefix)) {
                 None => spec.hmac = None,
-                Some(Ok(scheme)) => spec.hmac = Some(scheme),
+                Some(Ok(scheme)) => spec.hmac = Some(Box::new(scheme)),
                 Some(Err(mut bad)) => violations.append(&mut bad),
             },
             "response_code" => match u16::try_from(message.response_code) {
@@ -194,7 +194,7 @@ pub fn write_fields(
                     format!("{prefix}.deduplication.window"),
                     description,
                 )),
-                Some(Ok(dedup)) => spec.deduplication = Some(dedup),
+                Some(Ok(dedup)) => spec.deduplication = Some(Box::new(dedup)),
                 None => spec.deduplication = None,
             },
             _ => {}

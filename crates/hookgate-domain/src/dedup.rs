@@ -252,11 +252,11 @@ mod tests {
     fn webhook_validation_names_the_nested_field() {
         let spec = crate::WebhookSpec {
             display_name: "orders".into(),
-            deduplication: Some(Deduplication {
+            deduplication: Some(Box::new(Deduplication {
                 key: "nope".into(),
                 window: Duration::ZERO,
                 enabled: true,
-            }),
+            })),
             ..Default::default()
         };
         match spec.validate("webhook") {

@@ -169,9 +169,11 @@ pub struct WebhookSpec {
     pub signing_secret: Option<Secret>,
     /// With [`VerificationType::Provider`]: the catalogue id.
     pub verification_provider: String,
+    // The rarely set parts are boxed: every gateway holds every webhook in memory, and a
+    // `None` box costs 8 bytes where the inline struct costs its whole size.
     /// With [`VerificationType::Hmac`]: the scheme.
-    pub hmac: Option<HmacScheme>,
-    pub previous_secret: Option<PreviousSecret>,
+    pub hmac: Option<Box<HmacScheme>>,
+    pub previous_secret: Option<Box<PreviousSecret>>,
     /// 0 means 200.
     pub response_code: u16,
     pub wait_for_reply: bool,
@@ -180,7 +182,7 @@ pub struct WebhookSpec {
     /// SHA-256 of the password, never the password itself.
     pub basic_auth_password_digest: Option<Secret>,
     /// `None` until a client sets it.
-    pub deduplication: Option<Deduplication>,
+    pub deduplication: Option<Box<Deduplication>>,
 }
 
 impl Default for WebhookSpec {
@@ -334,10 +336,12 @@ impl WebhookSpec {
                     .unwrap_or(time)
             });
         self.previous_secret = match (self.signing_secret.take(), expire_time) {
-            (Some(secret), Some(expire_time)) if !grace.is_zero() => Some(PreviousSecret {
-                secret,
-                expire_time,
-            }),
+            (Some(secret), Some(expire_time)) if !grace.is_zero() => {
+                Some(Box::new(PreviousSecret {
+                    secret,
+                    expire_time,
+                }))
+            }
             _ => None,
         };
         self.signing_secret = secret;
@@ -547,10 +551,10 @@ mod tests {
     fn debug_output_keeps_secrets_out() {
         let spec = WebhookSpec {
             signing_secret: Some("top-secret-signing".into()),
-            previous_secret: Some(PreviousSecret {
+            previous_secret: Some(Box::new(PreviousSecret {
                 secret: "previous-signing".into(),
                 expire_time: Utc::now(),
-            }),
+            })),
             basic_auth_password_digest: Some("digest-of-password".into()),
             verification_code: "verify-me".into(),
             ..valid()

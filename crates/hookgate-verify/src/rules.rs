@@ -222,7 +222,7 @@ mod tests {
     fn hmac_needs_a_scheme_and_a_secret() {
         let hmac = |scheme: Option<HmacScheme>, secret: Option<&str>| WebhookSpec {
             verification_type: VerificationType::Hmac,
-            hmac: scheme,
+            hmac: scheme.map(Box::new),
             signing_secret: secret.map(Secret::from),
             ..valid()
         };

@@ -753,7 +753,7 @@ fn hmac_spec(scheme: HmacScheme) -> WebhookSpec {
     WebhookSpec {
         display_name: "t".into(),
         verification_type: T::Hmac,
-        hmac: Some(scheme),
+        hmac: Some(Box::new(scheme)),
         signing_secret: Some(SECRET.into()),
         ..WebhookSpec::default()
     }

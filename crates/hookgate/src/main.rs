@@ -7,11 +7,6 @@ mod telemetry;
 use clap::Parser;
 use hookgate::config;
 
-// glibc's allocator spends a sixth of a request's CPU in malloc/free under load (lock
-// contention between tokio's and librdkafka's threads); mimalloc's thread-local heaps do not.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let cli = match config::Cli::try_parse() {
         Ok(cli) => cli,

@@ -19,16 +19,7 @@ use hookgate_proto::v1 as pb;
 use hookgate_tests::{Stack, StackOptions, TestDb};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
-use rdkafka::{
-    consumer::{BaseConsumer, Consumer},
-    ClientConfig, Offset, TopicPartitionList,
-};
-use std::{
-    convert::Infallible,
-    net::SocketAddr,
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::{convert::Infallible, net::SocketAddr, process::Command, time::Duration};
 
 struct Figures {
     requests: u64,
@@ -173,38 +164,6 @@ async fn start_bare_hyper() -> SocketAddr {
         }
     });
     addr
-}
-
-/// Records in partition 0 of `topic`, counted by reading them all.
-fn count_records(brokers: &str, topic: &str) -> u64 {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set(
-            "group.id",
-            format!("hookgate-bench-{}", uuid::Uuid::new_v4().simple()),
-        )
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "10")
-        .create()
-        .expect("consumer");
-    let mut assignment = TopicPartitionList::new();
-    assignment
-        .add_partition_offset(topic, 0, Offset::Beginning)
-        .expect("assignment");
-    consumer.assign(&assignment).expect("assign");
-    let mut count = 0;
-    let mut last_seen = Instant::now();
-    while last_seen.elapsed() < Duration::from_secs(3) {
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(_)) => {
-                count += 1;
-                last_seen = Instant::now();
-            }
-            Some(Err(error)) => eprintln!("reading records: {error}"),
-            None => {}
-        }
-    }
-    count
 }
 
 /// Each request a new delivery (claimed, published, completed), then every request a copy
@@ -361,7 +320,8 @@ async fn main() {
             hookgate.cpu_us_per_request - floor.cpu_us_per_request,
         );
     }
-    let records = count_records(&stack.options.brokers, &stack.options.topic);
+    let records = hookgate_tests::kafka::Reader::new(&stack.options.brokers, &stack.options.topic)
+        .count_all(Duration::from_secs(3));
     println!();
     println!(
         "records in the trigger topic: {records}; 2xx answers: {acknowledged}; {}",

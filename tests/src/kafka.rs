@@ -98,6 +98,19 @@ impl Reader {
         Self { consumer }
     }
 
+    /// How many records there are, read until none arrives for `idle`.
+    pub fn count_all(&self, idle: Duration) -> u64 {
+        let mut count = 0;
+        let mut last_seen = Instant::now();
+        while last_seen.elapsed() < idle {
+            if let Some(Ok(_)) = self.consumer.poll(Duration::from_millis(100)) {
+                count += 1;
+                last_seen = Instant::now();
+            }
+        }
+        count
+    }
+
     /// Up to `count` records, waiting at most `wait` in all.
     pub fn read(&self, count: usize, wait: Duration) -> Vec<Record> {
         let deadline = Instant::now() + wait;

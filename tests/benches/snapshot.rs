@@ -1,5 +1,6 @@
-//! Memory of the gateway's webhook snapshot: 100,000 webhooks in SQLite, loaded by a fresh
-//! process, which prints its resident set size.
+//! Memory of the gateway's webhook snapshot: 100,000 webhooks in SQLite (or PostgreSQL,
+//! as deployed, with `HOOKGATE_BENCH_POSTGRES=1`), loaded by a fresh process, which prints
+//! its resident set size. SQLite's page cache lives in the process and adds to it.
 //!
 //! `cargo bench -p hookgate-tests --bench snapshot` (optionally `-- 250000` for another
 //! count).
@@ -34,11 +35,17 @@ fn count() -> usize {
         .unwrap_or(DEFAULT_COUNT)
 }
 
-/// Fills a SQLite database, then has a fresh process load it, so nothing the filling
+/// Fills a database, then has a fresh process load it, so nothing the filling
 /// allocated counts.
 async fn prepare_and_measure() {
     let count = count();
-    let db = TestDb::sqlite();
+    // PostgreSQL, as deployed, with HOOKGATE_BENCH_POSTGRES=1; SQLite otherwise.
+    let db = match std::env::var_os("HOOKGATE_BENCH_POSTGRES") {
+        Some(_) => TestDb::postgres()
+            .await
+            .expect("PostgreSQL for HOOKGATE_BENCH_POSTGRES"),
+        None => TestDb::sqlite(),
+    };
     let store = db.store().await;
     let started = Instant::now();
     fill(&store, &db.url, count).await;

@@ -46,6 +46,18 @@ impl From<&str> for Secret<String> {
     }
 }
 
+impl From<String> for Secret<Box<str>> {
+    fn from(value: String) -> Self {
+        Self(value.into_boxed_str())
+    }
+}
+
+impl From<&str> for Secret<Box<str>> {
+    fn from(value: &str) -> Self {
+        Self(value.into())
+    }
+}
+
 /// So `clap` can read a secret setting straight into a `Secret`.
 impl std::str::FromStr for Secret<String> {
     type Err = std::convert::Infallible;
@@ -61,7 +73,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_value() {
-        let secret = Secret::from("hunter2");
+        let secret: Secret = Secret::from("hunter2");
         assert_eq!(format!("{secret:?}"), "<redacted>");
         assert_eq!(format!("{:?}", Some(&secret)), "Some(<redacted>)");
         assert_eq!(secret.expose(), "hunter2");

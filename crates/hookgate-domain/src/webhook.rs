@@ -180,7 +180,9 @@ pub struct WebhookSpec {
     pub reply_timeout: Duration,
     pub basic_auth_username: String,
     /// SHA-256 of the password, never the password itself.
-    pub basic_auth_password_digest: Option<Secret>,
+    // A boxed `str`, 8 bytes smaller than a `String`, keeps every gateway's copy of a
+    // webhook one allocation size class smaller.
+    pub basic_auth_password_digest: Option<Secret<Box<str>>>,
     /// `None` until a client sets it.
     pub deduplication: Option<Box<Deduplication>>,
 }

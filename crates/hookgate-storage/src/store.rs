@@ -477,7 +477,10 @@ fn to_active(webhook: &Webhook) -> Result<entity::ActiveModel, Error> {
         wait_for_reply: Set(spec.wait_for_reply),
         reply_timeout_ms: Set(i64::try_from(spec.reply_timeout.as_millis()).unwrap_or(i64::MAX)),
         basic_auth_username: Set(spec.basic_auth_username.clone()),
-        basic_auth_password_digest: Set(exposed(&spec.basic_auth_password_digest)),
+        basic_auth_password_digest: Set(spec
+            .basic_auth_password_digest
+            .as_ref()
+            .map(|digest| digest.expose().to_string())),
         verification_provider: Set(spec.verification_provider.clone()),
         hmac: Set(hmac),
         previous_signing_secret: Set(spec

@@ -5,11 +5,11 @@ use hookgate_domain::{secret::constant_time_eq, Error, Secret, WebhookSpec};
 use sha2::{Digest, Sha256};
 
 /// What is stored for a basic-auth password: its SHA-256, hex.
-pub fn password_digest(password: &str) -> Secret {
-    Secret::new(hex::encode(Sha256::digest(password.as_bytes())))
+pub fn password_digest(password: &str) -> Secret<Box<str>> {
+    Secret::from(hex::encode(Sha256::digest(password.as_bytes())))
 }
 
-fn password_matches(password: &str, digest: &Secret) -> bool {
+fn password_matches(password: &str, digest: &Secret<Box<str>>) -> bool {
     constant_time_eq(
         password_digest(password).expose().as_bytes(),
         digest.expose().as_bytes(),

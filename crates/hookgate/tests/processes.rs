@@ -9,9 +9,24 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// A port for a child process to listen on. Asking the kernel for port 0 and handing the
+/// number on races: with the tests running in parallel, the kernel hands the same port to
+/// another test (or to an outgoing connection) before the child binds it. So ports come
+/// from a counter in a range below Linux's ephemeral ports, from a random start, each
+/// checked free.
 fn free_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static TAKEN: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id() % SPAN;
+    loop {
+        let offset = (start + TAKEN.fetch_add(1, Ordering::SeqCst)) % SPAN;
+        let port = u16::try_from(FIRST + offset).expect("port in range");
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            return listener.local_addr().expect("addr");
+        }
+    }
 }
 
 /// A `hookgate` child process, killed when dropped.

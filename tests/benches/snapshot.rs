@@ -1,27 +1,47 @@
-//! Memory of the gateway's webhook snapshot: 100,000 webhooks in SQLite (or PostgreSQL,
-//! as deployed, with `HOOKGATE_BENCH_POSTGRES=1`), loaded by a fresh process, which prints
-//! its resident set size. SQLite's page cache lives in the process and adds to it.
+//! Memory of a gateway that knows 100,000 webhooks, in SQLite (or PostgreSQL, as deployed,
+//! with `HOOKGATE_BENCH_POSTGRES=1`):
+//!
+//! 1. the webhook snapshot alone, loaded by a fresh process, which prints its resident set
+//!    size (SQLite's page cache lives in the process and adds to it);
+//! 2. the whole gateway (`hookgate gateway` as the binary builds it, with its producer) in
+//!    another fresh process, while every webhook is called once with a signed 1 KiB JSON
+//!    event over 64 connections; its resident set and peak are read from `/proc` after the
+//!    load. Needs the broker (HOOKGATE_TEST_KAFKA_BROKERS, default 127.0.0.1:9092); without
+//!    one this part is skipped.
 //!
 //! `cargo bench -p hookgate-tests --bench snapshot` (optionally `-- 250000` for another
 //! count).
 
+use bytes::Bytes;
 use hookgate_domain::{token, VerificationType, WebhookSpec};
 use hookgate_gateway::WebhookSnapshot;
 use hookgate_storage::Store;
 use hookgate_tests::TestDb;
 use sea_orm::{ConnectionTrait, Database};
-use std::time::Instant;
+use std::{
+    io::{BufRead, BufReader, Read},
+    process::Stdio,
+    sync::Arc,
+    time::Instant,
+};
 
 const DEFAULT_COUNT: usize = 100_000;
 const ROWS_PER_INSERT: usize = 500;
 /// Set in the child process: the database URL to load from.
 const LOAD_FROM: &str = "HOOKGATE_BENCH_LOAD_FROM";
+/// Set in the child process: the database URL to serve as a gateway from.
+const SERVE_FROM: &str = "HOOKGATE_BENCH_SERVE_FROM";
+/// Requests in flight while every webhook is called once.
+const CONNECTIONS: usize = 64;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    if let Ok(url) = std::env::var(SERVE_FROM) {
+        return runtime.block_on(serve(&url));
+    }
     match std::env::var(LOAD_FROM) {
         Ok(url) => runtime.block_on(load(&url)),
         Err(_) => runtime.block_on(prepare_and_measure()),
@@ -56,6 +76,161 @@ async fn prepare_and_measure() {
         .status()
         .expect("run the loading process");
     assert!(status.success(), "the loading process failed");
+    under_load(&db.url, count).await;
+}
+
+/// Starts the gateway in a fresh process, calls every webhook once, and prints the
+/// process's memory afterwards.
+async fn under_load(url: &str, count: usize) {
+    let brokers = hookgate_tests::kafka::brokers();
+    if tokio::net::TcpStream::connect(&brokers).await.is_err() {
+        println!("no broker at {brokers}: the gateway under load is not measured");
+        return;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .env(SERVE_FROM, url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the gateway process");
+    let pid = child.id();
+    let stdout = child.stdout.take().expect("gateway stdout");
+    let address = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("listening ").map(str::to_owned))
+            .expect("the gateway process ended before listening")
+    })
+    .await
+    .expect("read the gateway's address");
+    let idle = rss_of(pid, "VmRSS");
+    let webhooks = signed_webhooks(url).await;
+    let started = Instant::now();
+    let accepted = call_each_once(&address, webhooks).await;
+    let took = started.elapsed();
+    let (rss, peak) = (rss_of(pid, "VmRSS"), rss_of(pid, "VmHWM"));
+    println!(
+        "gateway with {count} webhooks: {idle:.1} MiB RSS ready; each webhook called once ({accepted} accepted of {count}, {:.0} req/s over {CONNECTIONS} connections): {rss:.1} MiB RSS after, peak {peak:.1} MiB",
+        count as f64 / took.as_secs_f64()
+    );
+    assert_eq!(accepted, count, "every signed request is accepted");
+    drop(child.stdin.take());
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+}
+
+/// Each webhook's URL token and signing secret, in a random order.
+async fn signed_webhooks(url: &str) -> Vec<(String, String)> {
+    use rand::seq::SliceRandom;
+    let connection = Database::connect(url).await.expect("connect");
+    let rows = connection
+        .query_all(sea_orm::Statement::from_string(
+            connection.get_database_backend(),
+            "SELECT token, signing_secret FROM webhooks",
+        ))
+        .await
+        .expect("read tokens");
+    let mut webhooks: Vec<(String, String)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "token").expect("token"),
+                row.try_get("", "signing_secret").expect("secret"),
+            )
+        })
+        .collect();
+    webhooks.shuffle(&mut rand::thread_rng());
+    webhooks
+}
+
+/// POSTs a GitHub-signed event to each webhook, `CONNECTIONS` at a time; the 2xx count.
+async fn call_each_once(address: &str, webhooks: Vec<(String, String)>) -> usize {
+    use hmac::{Hmac, Mac};
+    use http_body_util::{BodyExt, Full};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let body = Bytes::from(format!(
+        r#"{{"action":"opened","number":1,"note":"{}"}}"#,
+        "x".repeat(980)
+    ));
+    let queue = Arc::new(std::sync::Mutex::new(webhooks));
+    let workers = (0..CONNECTIONS).map(|_| {
+        let (client, queue, body) = (client.clone(), queue.clone(), body.clone());
+        let address = address.to_owned();
+        tokio::spawn(async move {
+            let mut accepted = 0;
+            loop {
+                let next = queue.lock().expect("queue").pop();
+                let Some((token, secret)) = next else {
+                    return accepted;
+                };
+                let mut mac =
+                    Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
+                mac.update(&body);
+                let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+                let request = http::Request::post(format!("http://{address}/webhooks/{token}"))
+                    .header("content-type", "application/json")
+                    .header("x-github-event", "pull_request")
+                    .header("x-hub-signature-256", signature)
+                    .body(Full::new(body.clone()))
+                    .expect("request");
+                let response = client.request(request).await.expect("call the gateway");
+                let success = response.status().is_success();
+                let _ = response.into_body().collect().await;
+                accepted += usize::from(success);
+            }
+        })
+    });
+    let mut accepted = 0;
+    for worker in workers.collect::<Vec<_>>() {
+        accepted += worker.await.expect("caller task");
+    }
+    accepted
+}
+
+/// The child: `hookgate gateway` as the binary builds it, on a loopback port it prints,
+/// until its standard input closes.
+async fn serve(url: &str) {
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = http.local_addr().expect("address");
+    let topic = hookgate_tests::kafka::unique_topic("snapshot-bench");
+    let settings = hookgate::Settings {
+        database_url: url.to_owned().into(),
+        kafka_brokers: hookgate_tests::kafka::brokers(),
+        reply_topic: format!("{topic}-replies"),
+        trigger_topic: topic,
+        topic_partitions: 1,
+        rate_limit_requests: 1_000_000,
+        ..hookgate::Settings::defaults().expect("default settings")
+    };
+    let overrides = hookgate::Overrides {
+        http: Some(http),
+        admin: Some(admin),
+        ..Default::default()
+    };
+    let app = hookgate::App::build_with(settings, hookgate::Roles::GATEWAY, overrides)
+        .await
+        .expect("build the gateway");
+    let stop = Arc::new(tokio::sync::watch::channel(false).0);
+    let running = tokio::spawn(app.run(stop.clone()));
+    // The snapshot is loaded before `build` returns; a first sync leaves nothing to add.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    println!("listening {address}");
+    // The parent closes our standard input when it is done measuring.
+    let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await;
+    let _ = stop.send(true);
+    let _ = running.await;
+}
+
+/// A `/proc/<pid>/status` memory line in MiB.
+fn rss_of(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("gateway status");
+    kib_in(&status, field) as f64 / 1024.0
 }
 
 /// Realistic rows: GitHub-style webhooks with a signing secret, spread over 100
@@ -137,6 +312,10 @@ async fn load(url: &str) {
 /// A `/proc/self/status` line's value in KiB.
 fn rss_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    kib_in(&status, field)
+}
+
+fn kib_in(status: &str, field: &str) -> u64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))

@@ -496,8 +496,11 @@ mod tests {
             key: "0193a7c2e4d07b3f9c1d2e3f4a5b6c7d".into(),
             headers: vec![
                 ("ce_specversion", "1.0".into()),
-                ("ce_source", "/applications/acme/webhooks/w".repeat(10)),
-                ("ce_type", "x".repeat(200)),
+                (
+                    "ce_source",
+                    "/applications/acme/webhooks/w".repeat(10).into(),
+                ),
+                ("ce_type", "x".repeat(200).into()),
             ],
             value: vec![b'v'; value_len],
             event_id: "e".into(),

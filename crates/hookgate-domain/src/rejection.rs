@@ -56,7 +56,7 @@ pub async fn build(
     record.value = serde_json::to_vec(&value).map_err(malformed)?;
     for (name, value) in &mut record.headers {
         if *name == "ce_type" {
-            *value = EVENT_TYPE.to_owned();
+            *value = EVENT_TYPE.into();
         }
     }
     Ok(record)
@@ -101,7 +101,7 @@ mod tests {
         assert!(value["data"]["headers"].get("authorization").is_none());
         assert!(record
             .headers
-            .contains(&("ce_type", "io.hookgate.webhook.rejected".to_owned())));
+            .contains(&("ce_type", "io.hookgate.webhook.rejected".into())));
         assert_eq!(record.key, "w1");
     }
 }

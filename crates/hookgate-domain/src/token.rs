@@ -1,7 +1,7 @@
 //! Identifiers handed out by hookgate.
 
 use base64::Engine;
-use rand::RngCore;
+use rand::{Rng, RngCore};
 
 /// Bytes of randomness in a URL token: 192 bits, well above the 128 required.
 const TOKEN_BYTES: usize = 24;
@@ -18,9 +18,13 @@ pub fn new_webhook_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-/// A new CloudEvents id, unique per request.
+/// A new CloudEvents id, unique per request: a UUIDv4 from the thread's userspace CSPRNG
+/// (seeded and periodically reseeded by the operating system), not a syscall per request.
 pub fn new_event_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    let bytes: [u8; 16] = rand::thread_rng().gen();
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 /// Whether a string could be a token, so junk never reaches the database.
@@ -44,6 +48,15 @@ mod tests {
         assert!(looks_like_token(&a));
         assert!(!looks_like_token("short"));
         assert!(!looks_like_token(&format!("{a}/x")));
+    }
+
+    #[test]
+    fn event_ids_are_random_uuids() {
+        let (a, b) = (new_event_id(), new_event_id());
+        assert_ne!(a, b);
+        let parsed = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(parsed.get_version(), Some(uuid::Version::Random));
+        assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
     }
 
     #[test]

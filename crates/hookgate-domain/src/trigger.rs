@@ -3,8 +3,9 @@
 use crate::{body, Webhook};
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{ser::SerializeMap, Serialize, Serializer};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 pub const EVENT_TYPE: &str = "io.hookgate.webhook.request";
@@ -42,7 +43,7 @@ pub struct RecordContext {
 #[derive(Debug, Clone)]
 pub struct TriggerRecord {
     pub key: String,
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     pub value: Vec<u8>,
     pub event_id: String,
 }
@@ -61,10 +62,10 @@ struct Value_<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Data<'a> {
-    method: String,
+    method: Cow<'static, str>,
     path: &'a str,
     query: Map<String, Value>,
-    headers: Map<String, Value>,
+    headers: HeaderObject<'a>,
     body: body::BodyValue,
     #[serde(skip_serializing_if = "Option::is_none")]
     body_encoding: Option<&'static str>,
@@ -78,23 +79,53 @@ struct Data<'a> {
     delivery_key: Option<&'a str>,
 }
 
-/// Header names lowercased (as `http` keeps them), repeats joined by `, `, credentials dropped.
-pub fn header_object(headers: &http::HeaderMap) -> Map<String, Value> {
-    let mut object = Map::new();
-    for name in headers.keys() {
-        let name = name.as_str();
-        if DROPPED_HEADERS.contains(&name) {
-            continue;
+/// The request's headers as the record's `headers` object: names lowercased (as `http`
+/// keeps them) and sorted, repeats joined by `, `, credentials dropped. Serialised straight
+/// from the request, with no map built in between.
+struct HeaderObject<'a>(&'a http::HeaderMap);
+
+impl Serialize for HeaderObject<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut names: Vec<&str> = self
+            .0
+            .keys()
+            .map(http::HeaderName::as_str)
+            .filter(|name| !DROPPED_HEADERS.contains(name))
+            .collect();
+        names.sort_unstable();
+        let mut object = serializer.serialize_map(Some(names.len()))?;
+        for name in names {
+            let mut values = self.0.get_all(name).iter();
+            let first = values.next().map(|v| String::from_utf8_lossy(v.as_bytes()));
+            let first = first.unwrap_or_default();
+            match values.next() {
+                None => object.serialize_entry(name, &first)?,
+                Some(second) => {
+                    let mut joined = first.into_owned();
+                    for value in std::iter::once(second).chain(values) {
+                        joined.push_str(", ");
+                        joined.push_str(&String::from_utf8_lossy(value.as_bytes()));
+                    }
+                    object.serialize_entry(name, &joined)?;
+                }
+            }
         }
-        let joined = headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        object.insert(name.to_owned(), Value::String(joined));
+        object.end()
     }
-    object
+}
+
+/// The method as the record spells it: lowercase, without an allocation for the usual ones.
+fn lowercase_method(method: &http::Method) -> Cow<'static, str> {
+    Cow::Borrowed(match *method {
+        http::Method::POST => "post",
+        http::Method::GET => "get",
+        http::Method::PUT => "put",
+        http::Method::PATCH => "patch",
+        http::Method::DELETE => "delete",
+        http::Method::HEAD => "head",
+        http::Method::OPTIONS => "options",
+        _ => return Cow::Owned(method.as_str().to_ascii_lowercase()),
+    })
 }
 
 /// Whether `value` is a well-formed W3C `traceparent`, so junk is not forwarded.
@@ -133,13 +164,13 @@ pub async fn build(
         webhook_id: &webhook.name.webhook_id,
         test: context.test,
         data: Data {
-            method: request.method.as_str().to_ascii_lowercase(),
+            method: lowercase_method(request.method),
             path: request.path,
             query: request
                 .query
                 .map(|q| body::form_pairs(q.as_bytes()))
                 .unwrap_or_default(),
-            headers: header_object(request.headers),
+            headers: HeaderObject(request.headers),
             body: parsed.value,
             body_encoding: parsed.encoding,
             remote_address: request
@@ -153,16 +184,17 @@ pub async fn build(
     // Strings, maps and JSON values serialise; should that ever fail, nothing is published.
     let value = serde_json::to_vec(&value)
         .map_err(|error| crate::Error::Internal(format!("trigger record: {error}")))?;
-    let mut headers = vec![
-        ("ce_specversion", "1.0".to_owned()),
-        ("ce_id", context.event_id.clone()),
-        ("ce_source", webhook.name.event_source()),
-        ("ce_type", EVENT_TYPE.to_owned()),
-        ("ce_time", time),
-        ("content-type", "application/json".to_owned()),
-    ];
+    let mut headers = Vec::with_capacity(7);
+    headers.extend([
+        ("ce_specversion", Cow::Borrowed("1.0")),
+        ("ce_id", context.event_id.clone().into()),
+        ("ce_source", webhook.name.event_source().into()),
+        ("ce_type", Cow::Borrowed(EVENT_TYPE)),
+        ("ce_time", time.into()),
+        ("content-type", Cow::Borrowed("application/json")),
+    ]);
     if let Some(traceparent) = context.traceparent {
-        headers.push(("traceparent", traceparent));
+        headers.push(("traceparent", traceparent.into()));
     }
     Ok(TriggerRecord {
         key: webhook.name.webhook_id.clone(),
@@ -225,13 +257,13 @@ mod tests {
         assert_eq!(
             record.headers,
             vec![
-                ("ce_specversion", "1.0".to_owned()),
-                ("ce_id", "e1".to_owned()),
-                ("ce_source", "/applications/acme/webhooks/w1".to_owned()),
-                ("ce_type", EVENT_TYPE.to_owned()),
-                ("ce_time", "2026-11-28T10:00:00.123Z".to_owned()),
-                ("content-type", "application/json".to_owned()),
-                ("traceparent", traceparent.to_owned()),
+                ("ce_specversion", "1.0".into()),
+                ("ce_id", "e1".into()),
+                ("ce_source", "/applications/acme/webhooks/w1".into()),
+                ("ce_type", EVENT_TYPE.into()),
+                ("ce_time", "2026-11-28T10:00:00.123Z".into()),
+                ("content-type", "application/json".into()),
+                ("traceparent", traceparent.into()),
             ]
         );
         let value: Value = serde_json::from_slice(&record.value).unwrap();

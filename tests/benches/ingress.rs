@@ -12,7 +12,8 @@
 //!
 //! Environment: HOOKGATE_BENCH_SECONDS (default 10), HOOKGATE_BENCH_CONNECTIONS
 //! (default `16,64,256`), HOOKGATE_TEST_KAFKA_BROKERS (127.0.0.1:9092), HOOKGATE_BENCH_POSTGRES=1 to
-//! keep deduplication claims in PostgreSQL instead of SQLite.
+//! keep deduplication claims in PostgreSQL instead of SQLite, HOOKGATE_BENCH_DEDUPLICATION=0
+//! to skip the deduplicated webhook.
 
 use bytes::Bytes;
 use hookgate_proto::v1 as pb;
@@ -332,7 +333,9 @@ async fn main() {
         }
     );
     let _ = std::fs::remove_file(script);
-    deduplicated(&stack, &results, seconds, ticks, db.backend).await;
+    if env_or("HOOKGATE_BENCH_DEDUPLICATION", "1") != "0" {
+        deduplicated(&stack, &results, seconds, ticks, db.backend).await;
+    }
     stack.stop().await;
     if records < acknowledged {
         std::process::exit(1);

@@ -105,8 +105,14 @@ impl Generation {
             .client_config(&[
                 ("enable.idempotence", "true".into()),
                 ("acks", "all".into()),
-                // Batches fill for a few ms under load; a lone request waits at most this long.
-                ("linger.ms", "2".into()),
+                // Batching comes from concurrency: with one request in flight per broker,
+                // whatever arrives during its round trip leaves together in the next one, so
+                // batches grow with the load and no fixed wait is needed for them. A short
+                // linger still groups a burst; at 0 librdkafka spins while the one request is
+                // in flight. Measured against 2 ms and five in flight: 1.7x the requests at
+                // 16 and 64 connections, p50 2.8 -> 1.6 ms, the same at 256.
+                ("linger.ms", "1".into()),
+                ("max.in.flight.requests.per.connection", "1".into()),
                 ("compression.type", "lz4".into()),
                 // The bounded queue: when it is full, `publish` waits (backpressure) for up
                 // to half the request deadline rather than failing at once.

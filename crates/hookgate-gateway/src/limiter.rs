@@ -94,19 +94,52 @@ impl Counters {
     }
 }
 
+/// A webhook's two budgets. Most webhooks never see a refused request, so the second set
+/// of counters is only allocated once one comes.
 #[derive(Debug, Default, Clone)]
 struct Budgets {
     sender: Counters,
-    rejected: Counters,
+    rejected: Option<Box<Counters>>,
 }
 
 impl Budgets {
     fn of(&mut self, budget: Budget) -> &mut Counters {
         match budget {
             Budget::Sender => &mut self.sender,
-            Budget::Rejected => &mut self.rejected,
+            Budget::Rejected => self.rejected.get_or_insert_with(Box::default),
         }
     }
+
+    /// The budgets that have counters, to look at without allocating.
+    fn present(&mut self) -> impl Iterator<Item = &mut Counters> {
+        std::iter::once(&mut self.sender).chain(self.rejected.as_deref_mut())
+    }
+
+    fn is_idle(&self, bucket: u64) -> bool {
+        self.sender.is_idle(bucket)
+            && self
+                .rejected
+                .as_ref()
+                .is_none_or(|counters| counters.is_idle(bucket))
+    }
+}
+
+/// A webhook's place in the table, with no string kept: hookgate's webhook ids are UUIDs
+/// in hex, read as the number they are; any other id is hashed to 128 bits.
+fn key(webhook_id: &str) -> u128 {
+    if webhook_id.len() == 32 && webhook_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if let Ok(number) = u128::from_str_radix(webhook_id, 16) {
+            return number;
+        }
+    }
+    use std::hash::Hasher;
+    let half = |seed: u64| {
+        let mut hasher = std::hash::DefaultHasher::new();
+        hasher.write_u64(seed);
+        hasher.write(webhook_id.as_bytes());
+        hasher.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
 #[derive(Clone)]
@@ -114,7 +147,7 @@ pub(crate) struct Limiter {
     limit: RateLimit,
     origin: Instant,
     bucket_nanos: u64,
-    budgets: Arc<Mutex<HashMap<String, Budgets>>>,
+    budgets: Arc<Mutex<HashMap<u128, Budgets>>>,
     admissions: Arc<AtomicU64>,
 }
 
@@ -153,13 +186,16 @@ impl Limiter {
     fn has_room_at(&self, webhook_id: &str, now: Instant) -> Result<(), Error> {
         let bucket = self.bucket(now);
         let mut budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(budgets) = budgets.get_mut(webhook_id) else {
+        let Some(budgets) = budgets.get_mut(&key(webhook_id)) else {
             return Ok(());
         };
+        if budgets.rejected.is_none() {
+            // A budget never spent has room.
+            return Ok(());
+        }
         let limit = u64::from(self.limit.requests.get());
         let mut soonest: Option<Error> = None;
-        for budget in [Budget::Sender, Budget::Rejected] {
-            let counters = budgets.of(budget);
+        for counters in budgets.present() {
             counters.roll(bucket);
             if counters.total() < limit {
                 return Ok(());
@@ -188,10 +224,7 @@ impl Limiter {
         }
         let bucket = self.bucket(now);
         let mut table = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
-        let counters = match table.get_mut(webhook_id) {
-            Some(budgets) => budgets.of(budget),
-            None => table.entry(webhook_id.to_owned()).or_default().of(budget),
-        };
+        let counters = table.entry(key(webhook_id)).or_default().of(budget);
         counters.roll(bucket);
         if counters.total() >= u64::from(self.limit.requests.get()) {
             return Err(self.refusal(counters, now));
@@ -205,9 +238,7 @@ impl Limiter {
     fn forget_idle(&self, now: Instant) {
         let bucket = self.bucket(now);
         let mut table = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
-        table.retain(|_, budgets| {
-            !(budgets.sender.is_idle(bucket) && budgets.rejected.is_idle(bucket))
-        });
+        table.retain(|_, budgets| !budgets.is_idle(bucket));
     }
 }
 
@@ -292,8 +323,8 @@ mod tests {
         assert!(limiter.spend_at("a", Budget::Sender, now).is_err());
         let table = limiter.budgets.lock().unwrap();
         assert_eq!(table.len(), 1);
-        assert!(std::mem::size_of::<Budgets>() <= 256);
-        assert_eq!(table["a"].sender.total(), 1_000_000);
+        assert!(std::mem::size_of::<Budgets>() <= 96);
+        assert_eq!(table[&key("a")].sender.total(), 1_000_000);
     }
 
     #[test]
@@ -324,6 +355,16 @@ mod tests {
             .unwrap();
         limiter.forget_idle(start + Duration::from_secs(20));
         let table = limiter.budgets.lock().unwrap();
-        assert_eq!(table.keys().collect::<Vec<_>>(), vec!["b"]);
+        assert_eq!(table.keys().collect::<Vec<_>>(), vec![&key("b")]);
+    }
+
+    #[test]
+    fn hookgate_ids_are_their_own_keys_and_others_are_hashed_apart() {
+        let id = "0193a7c2e4d07b3f9c1d2e3f4a5b6c7d";
+        assert_eq!(key(id), 0x0193a7c2e4d07b3f9c1d2e3f4a5b6c7d);
+        let plus = "+193a7c2e4d07b3f9c1d2e3f4a5b6c7d";
+        assert_ne!(key(plus), key("0193a7c2e4d07b3f9c1d2e3f4a5b6c7d"));
+        assert_ne!(key("a"), key("b"));
+        assert_eq!(key("legacy-id"), key("legacy-id"));
     }
 }

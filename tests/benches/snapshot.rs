@@ -199,6 +199,7 @@ async fn serve(url: &str) {
         .await
         .expect("bind");
     let address = http.local_addr().expect("address");
+    let admin_address = admin.local_addr().expect("address");
     let topic = hookgate_tests::kafka::unique_topic("snapshot-bench");
     let settings = hookgate::Settings {
         database_url: url.to_owned().into(),
@@ -219,8 +220,21 @@ async fn serve(url: &str) {
         .expect("build the gateway");
     let stop = Arc::new(tokio::sync::watch::channel(false).0);
     let running = tokio::spawn(app.run(stop.clone()));
-    // The snapshot is loaded before `build` returns; a first sync leaves nothing to add.
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    // Ready once the snapshot is loaded and the producer has reached the broker.
+    let readyz = format!("http://{admin_address}/readyz");
+    let client = hyper_util::client::legacy::Client::builder(
+        hyper_util::rt::TokioExecutor::new(),
+    )
+    .build_http::<http_body_util::Empty<Bytes>>();
+    loop {
+        let uri = readyz.parse().expect("readyz uri");
+        if let Ok(response) = client.get(uri).await {
+            if response.status().is_success() {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     println!("listening {address}");
     // The parent closes our standard input when it is done measuring.
     let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await;

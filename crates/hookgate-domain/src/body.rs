@@ -8,20 +8,21 @@ use serde_json::{value::RawValue, Map, Value};
 /// The record's `body`.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub enum BodyValue {
+pub enum BodyValue<'a> {
     /// A JSON body, embedded as sent: key order, number precision and duplicate keys are
-    /// the sender's, which a round trip through `Value` would not keep.
-    Json(Box<RawValue>),
+    /// the sender's, which a round trip through `Value` would not keep. Borrowed from the
+    /// request, so it is checked but never copied.
+    Json(&'a RawValue),
     Parsed(Value),
 }
 
 /// The parsed body, and `Some("base64")` when it had to be encoded.
-pub struct ParsedBody {
-    pub value: BodyValue,
+pub struct ParsedBody<'a> {
+    pub value: BodyValue<'a>,
     pub encoding: Option<&'static str>,
 }
 
-impl ParsedBody {
+impl ParsedBody<'_> {
     fn plain(value: Value) -> Self {
         Self {
             value: BodyValue::Parsed(value),
@@ -95,7 +96,7 @@ fn is_json(media_type: &str) -> bool {
 }
 
 /// Parses `body` as its `Content-Type` says; never drops a byte.
-pub async fn parse(content_type: Option<&str>, body: &Bytes) -> ParsedBody {
+pub async fn parse<'a>(content_type: Option<&str>, body: &'a Bytes) -> ParsedBody<'a> {
     if body.is_empty() {
         return ParsedBody::plain(Value::Null);
     }
@@ -104,7 +105,7 @@ pub async fn parse(content_type: Option<&str>, body: &Bytes) -> ParsedBody {
         if nests_deeper_than(body, MAX_JSON_DEPTH) {
             return ParsedBody::verbatim(body);
         }
-        return match serde_json::from_slice(body) {
+        return match serde_json::from_slice::<&RawValue>(body) {
             Ok(raw) => ParsedBody {
                 value: BodyValue::Json(raw),
                 encoding: None,
@@ -184,12 +185,14 @@ mod tests {
     use serde_json::json;
 
     async fn parsed(content_type: Option<&str>, body: &[u8]) -> (Value, Option<&'static str>) {
-        let p = parse(content_type, &Bytes::copy_from_slice(body)).await;
+        let body = Bytes::copy_from_slice(body);
+        let p = parse(content_type, &body).await;
         (serde_json::to_value(&p.value).unwrap(), p.encoding)
     }
 
     async fn serialised(content_type: &str, body: &str) -> String {
-        let p = parse(Some(content_type), &Bytes::copy_from_slice(body.as_bytes())).await;
+        let body = Bytes::copy_from_slice(body.as_bytes());
+        let p = parse(Some(content_type), &body).await;
         serde_json::to_string(&p.value).unwrap()
     }
 

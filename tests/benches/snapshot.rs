@@ -222,10 +222,8 @@ async fn serve(url: &str) {
     let running = tokio::spawn(app.run(stop.clone()));
     // Ready once the snapshot is loaded and the producer has reached the broker.
     let readyz = format!("http://{admin_address}/readyz");
-    let client = hyper_util::client::legacy::Client::builder(
-        hyper_util::rt::TokioExecutor::new(),
-    )
-    .build_http::<http_body_util::Empty<Bytes>>();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<Bytes>>();
     loop {
         let uri = readyz.parse().expect("readyz uri");
         if let Ok(response) = client.get(uri).await {

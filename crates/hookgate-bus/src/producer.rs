@@ -33,7 +33,8 @@ const FAILURE_MEMORY: Duration = Duration::from_secs(10);
 /// Where an acknowledged record landed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    pub topic: String,
+    /// Shared with the producer: a delivery costs no copy of the name.
+    pub topic: Arc<str>,
     pub partition: i32,
     pub offset: i64,
 }
@@ -149,6 +150,7 @@ struct Recent {
 
 struct Shared {
     config: KafkaConfig,
+    topic: Arc<str>,
     current: RwLock<Arc<Generation>>,
     /// Held while a replacement is built, so a death is handled once.
     replacing: Mutex<()>,
@@ -272,6 +274,7 @@ impl Producer {
         let first = Generation::build(config, 1, watch.clone())?;
         let shared = Arc::new(Shared {
             config: config.clone(),
+            topic: config.trigger_topic.as_str().into(),
             current: RwLock::new(Arc::new(first)),
             replacing: Mutex::new(()),
             watch,
@@ -323,7 +326,7 @@ impl Producer {
             Ok(Ok(delivery)) => {
                 shared.succeeded();
                 return Ok(Delivery {
-                    topic: self.topic().to_owned(),
+                    topic: shared.topic.clone(),
                     partition: delivery.partition,
                     offset: delivery.offset,
                 });

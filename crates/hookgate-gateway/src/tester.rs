@@ -32,7 +32,7 @@ impl WebhookTester for Pipeline {
                 body,
                 published: outcome.published.map(|published| PublishedRecord {
                     event_id: published.event_id,
-                    topic: published.delivery.topic,
+                    topic: published.delivery.topic.to_string(),
                     partition: published.delivery.partition,
                     offset: published.delivery.offset,
                 }),

@@ -13,7 +13,8 @@
 //! Environment: HOOKGATE_BENCH_SECONDS (default 10), HOOKGATE_BENCH_CONNECTIONS
 //! (default `16,64,256`), HOOKGATE_TEST_KAFKA_BROKERS (127.0.0.1:9092), HOOKGATE_BENCH_POSTGRES=1 to
 //! keep deduplication claims in PostgreSQL instead of SQLite, HOOKGATE_BENCH_DEDUPLICATION=0
-//! to skip the deduplicated webhook.
+//! to skip the deduplicated webhook, HOOKGATE_BENCH_LOGS=0 to run without the log subscriber
+//! `hookgate serve` installs.
 
 use bytes::Bytes;
 use hookgate_proto::v1 as pb;
@@ -260,6 +261,15 @@ async fn main() {
             window: Duration::from_secs(1),
         },
         ..Default::default()
+    };
+    // Logs as `hookgate serve` writes them (HOOKGATE_LOG, default info), so the per-request
+    // span and log filtering cost what they cost in production.
+    let _telemetry = match env_or("HOOKGATE_BENCH_LOGS", "1").as_str() {
+        "0" => None,
+        _ => Some(
+            hookgate::telemetry::init(&hookgate::Settings::defaults().expect("default settings"))
+                .expect("install the log subscriber"),
+        ),
     };
     let stack = Stack::start(&db, options).await;
     let hook = stack

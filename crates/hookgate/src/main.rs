@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 
 mod run;
-mod telemetry;
 
 use clap::Parser;
 use hookgate::config;

@@ -1,7 +1,7 @@
 //! The process around the application: signals, start-up order, `migrate` and `tail`.
 
-use crate::telemetry;
 use anyhow::Context;
+use hookgate::telemetry;
 use hookgate::{
     config::{Cli, Command, Settings, TailArgs},
     App, Roles,

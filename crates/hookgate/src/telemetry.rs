@@ -1,8 +1,8 @@
 //! Logs to stderr, and spans to an OTLP collector when `OTEL_EXPORTER_OTLP_ENDPOINT` is set
 //! (the standard `OTEL_*` variables configure the exporter).
 
+use crate::Settings;
 use anyhow::Context;
-use hookgate::Settings;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider, Resource};
 use tracing_subscriber::{

@@ -27,3 +27,4 @@ pub use pipeline::{IngressRequest, Outcome, Pipeline, Published};
 pub use rejections::RejectionTopic;
 pub use server::{serve, Gateway};
 pub use snapshot::WebhookSnapshot;
+pub use trace::export_request_spans;

@@ -165,13 +165,7 @@ impl Gateway {
             remote_address: Some(remote_address),
             url,
         };
-        let span = tracing::info_span!(
-            "webhook.request",
-            webhook = %webhook.name,
-            method = %ingress.method,
-            otel.kind = "server",
-        );
-        crate::trace::continue_trace(&span, &ingress.headers);
+        let span = crate::trace::request_span(&webhook.name, &ingress.method, &ingress.headers);
         let outcome = self
             .pipeline
             .handle(&webhook, ingress, false)

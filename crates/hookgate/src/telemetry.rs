@@ -71,6 +71,7 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
         .try_init()
         .context("installing the tracing subscriber")?;
     if provider.is_some() {
+        hookgate_gateway::export_request_spans();
         tracing::info!("exporting spans over OTLP");
     }
     Ok(Telemetry { provider })

@@ -65,19 +65,10 @@ pub async fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{WebhookName, WebhookSpec};
-    use chrono::Utc;
 
     #[tokio::test]
     async fn the_record_names_the_reason_and_carries_no_body_or_credentials() {
-        let webhook = Webhook {
-            name: WebhookName::new("acme", "w1"),
-            token: "t".repeat(32),
-            spec: WebhookSpec::default(),
-            revision: 1,
-            create_time: Utc::now(),
-            update_time: Utc::now(),
-        };
+        let webhook = Webhook::example();
         let mut headers = http::HeaderMap::new();
         headers.insert("authorization", "Basic b3BzOndyb25n".parse().unwrap());
         headers.insert("x-hub-signature-256", "sha256=00".parse().unwrap());

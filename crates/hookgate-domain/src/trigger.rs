@@ -217,19 +217,7 @@ pub async fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{WebhookName, WebhookSpec};
     use serde_json::json;
-
-    fn webhook() -> Webhook {
-        Webhook {
-            name: WebhookName::new("acme", "w1"),
-            token: "t".repeat(32),
-            spec: WebhookSpec::default(),
-            revision: 1,
-            create_time: Utc::now(),
-            update_time: Utc::now(),
-        }
-    }
 
     #[tokio::test]
     async fn record_has_cloudevents_headers_and_the_documented_value() {
@@ -251,7 +239,7 @@ mod tests {
         let time = "2026-11-28T10:00:00.123Z".parse().unwrap();
         let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
         let record = build(
-            &webhook(),
+            &Webhook::example(),
             &request,
             RecordContext {
                 event_id: "e1".into(),
@@ -310,7 +298,7 @@ mod tests {
             body: &body,
             remote_address: None,
         };
-        let record = build(&webhook(), &request, RecordContext::default())
+        let record = build(&Webhook::example(), &request, RecordContext::default())
             .await
             .unwrap();
         serde_json::from_slice(&record.value).expect("serde_json parses every record")

@@ -388,6 +388,19 @@ impl std::fmt::Debug for Webhook {
 }
 
 impl Webhook {
+    /// `applications/acme/webhooks/w1` with default settings, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn example() -> Self {
+        Self {
+            name: WebhookName::new("acme", "w1"),
+            token: "t".repeat(32),
+            spec: WebhookSpec::default(),
+            revision: 1,
+            create_time: Utc::now(),
+            update_time: Utc::now(),
+        }
+    }
+
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.revision)
     }

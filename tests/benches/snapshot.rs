@@ -10,7 +10,8 @@
 //!    one this part is skipped.
 //!
 //! `cargo bench -p hookgate-tests --bench snapshot` (optionally `-- 250000` for another
-//! count).
+//! count; HOOKGATE_BENCH_RATE_LIMIT sets the requests per window, which decide how wide
+//! the limiter's counters are).
 
 use bytes::Bytes;
 use hookgate_domain::{token, VerificationType, WebhookSpec};
@@ -31,6 +32,9 @@ const ROWS_PER_INSERT: usize = 500;
 const LOAD_FROM: &str = "HOOKGATE_BENCH_LOAD_FROM";
 /// Set in the child process: the database URL to serve as a gateway from.
 const SERVE_FROM: &str = "HOOKGATE_BENCH_SERVE_FROM";
+/// Requests per window each webhook may take; hookgate's default when unset. The limit
+/// decides how wide the limiter's counters are (1, 2 or 4 bytes).
+const RATE_LIMIT: &str = "HOOKGATE_BENCH_RATE_LIMIT";
 /// Requests in flight while every webhook is called once.
 const CONNECTIONS: usize = 64;
 
@@ -112,7 +116,8 @@ async fn under_load(url: &str) {
     let took = started.elapsed();
     let (rss, peak) = (rss_of(pid, "VmRSS"), rss_of(pid, "VmHWM"));
     println!(
-        "gateway with {called} webhooks: {idle:.1} MiB RSS ready; each webhook called once ({accepted} accepted, {:.0} req/s over {CONNECTIONS} connections): {rss:.1} MiB RSS after, peak {peak:.1} MiB",
+        "gateway with {called} webhooks (rate limit {}): {idle:.1} MiB RSS ready; each webhook called once ({accepted} accepted, {:.0} req/s over {CONNECTIONS} connections): {rss:.1} MiB RSS after, peak {peak:.1} MiB",
+        std::env::var(RATE_LIMIT).unwrap_or_else(|_| "as by default".into()),
         called as f64 / took.as_secs_f64()
     );
     assert_eq!(accepted, called, "every signed request is accepted");
@@ -201,14 +206,19 @@ async fn serve(url: &str) {
     let address = http.local_addr().expect("address");
     let admin_address = admin.local_addr().expect("address");
     let topic = hookgate_tests::kafka::unique_topic("snapshot-bench");
+    let defaults = hookgate::Settings::defaults().expect("default settings");
+    let rate_limit_requests = std::env::var(RATE_LIMIT)
+        .ok()
+        .and_then(|limit| limit.parse().ok())
+        .unwrap_or(defaults.rate_limit_requests);
     let settings = hookgate::Settings {
         database_url: url.to_owned().into(),
         kafka_brokers: hookgate_tests::kafka::brokers(),
         reply_topic: format!("{topic}-replies"),
         trigger_topic: topic,
         topic_partitions: 1,
-        rate_limit_requests: 1_000_000,
-        ..hookgate::Settings::defaults().expect("default settings")
+        rate_limit_requests,
+        ..defaults
     };
     let overrides = hookgate::Overrides {
         http: Some(http),
@@ -312,13 +322,12 @@ async fn load(url: &str) {
     let after = rss_kib("VmRSS");
     let peak = rss_kib("VmHWM");
     println!(
-        "snapshot of {} webhooks loaded in {took:?}: process RSS {:.1} MiB (peak {:.1} MiB; {:.1} MiB before loading, connected; {} bytes per webhook; a Webhook is {} bytes)",
+        "snapshot of {} webhooks loaded in {took:?}: process RSS {:.1} MiB (peak {:.1} MiB; {:.1} MiB before loading, connected; {} bytes per webhook)",
         snapshot.len(),
         after as f64 / 1024.0,
         peak as f64 / 1024.0,
         before as f64 / 1024.0,
         (after - before) * 1024 / snapshot.len().max(1) as u64,
-        std::mem::size_of::<hookgate_domain::Webhook>(),
     );
 }
 

@@ -9,6 +9,7 @@ mod dedup;
 mod events;
 mod limiter;
 mod metrics;
+mod packed;
 mod pipeline;
 mod rejections;
 mod response;

@@ -26,6 +26,8 @@ use std::{
 const BUCKETS: u64 = 16;
 /// Buckets counted: the window's plus the partly expired one it starts in.
 const SLOTS: usize = BUCKETS as usize + 1;
+/// Separately locked tables of budgets.
+const SHARDS: usize = 16;
 /// Idle webhooks are forgotten once per this many admissions, so the table stays bounded
 /// in every process that admits requests (gateways and `TestWebhook` alike).
 const FORGET_IDLE_EVERY: u64 = 10_000;
@@ -55,15 +57,34 @@ pub(crate) enum Budget {
     Rejected,
 }
 
+/// Requests counted in one bucket, in as few bytes as the limit allows: a bucket never
+/// holds more than the limit, and a gateway keeps counters for every webhook called in
+/// the last window (a byte each for the default limit of 100, instead of four).
+trait Count: Copy + Default + Into<u64> + std::fmt::Debug {
+    fn plus_one(self) -> Self;
+}
+
+macro_rules! count {
+    ($($width:ty),*) => {
+        $(impl Count for $width {
+            fn plus_one(self) -> Self {
+                self.saturating_add(1)
+            }
+        })*
+    };
+}
+
+count!(u8, u16, u32);
+
 /// One budget's counters: `counts[i % SLOTS]` holds bucket `i` for the last `SLOTS` buckets
 /// up to `newest`.
 #[derive(Debug, Default, Clone)]
-struct Counters {
+struct Counters<C> {
     newest: u64,
-    counts: [u32; SLOTS],
+    counts: [C; SLOTS],
 }
 
-impl Counters {
+impl<C: Count> Counters<C> {
     /// Moves on to `bucket`, emptying the buckets that left the count.
     fn roll(&mut self, bucket: u64) {
         if bucket <= self.newest {
@@ -71,20 +92,20 @@ impl Counters {
         }
         let steps = (bucket - self.newest).min(SLOTS as u64);
         for step in 1..=steps {
-            self.counts[((self.newest + step) % SLOTS as u64) as usize] = 0;
+            self.counts[((self.newest + step) % SLOTS as u64) as usize] = C::default();
         }
         self.newest = bucket;
     }
 
     fn total(&self) -> u64 {
-        self.counts.iter().map(|&c| u64::from(c)).sum()
+        self.counts.iter().map(|&c| c.into()).sum()
     }
 
     /// The bucket number at which the oldest occupied bucket stops counting.
     fn frees_at(&self) -> u64 {
         let oldest = self.newest.saturating_sub(BUCKETS);
         (oldest..=self.newest)
-            .find(|&bucket| self.counts[(bucket % SLOTS as u64) as usize] > 0)
+            .find(|&bucket| self.counts[(bucket % SLOTS as u64) as usize].into() > 0)
             .unwrap_or(self.newest)
             + SLOTS as u64
     }
@@ -97,13 +118,13 @@ impl Counters {
 /// A webhook's two budgets. Most webhooks never see a refused request, so the second set
 /// of counters is only allocated once one comes.
 #[derive(Debug, Default, Clone)]
-struct Budgets {
-    sender: Counters,
-    rejected: Option<Box<Counters>>,
+struct Budgets<C> {
+    sender: Counters<C>,
+    rejected: Option<Box<Counters<C>>>,
 }
 
-impl Budgets {
-    fn of(&mut self, budget: Budget) -> &mut Counters {
+impl<C: Count> Budgets<C> {
+    fn of(&mut self, budget: Budget) -> &mut Counters<C> {
         match budget {
             Budget::Sender => &mut self.sender,
             Budget::Rejected => self.rejected.get_or_insert_with(Box::default),
@@ -111,7 +132,7 @@ impl Budgets {
     }
 
     /// The budgets that have counters, to look at without allocating.
-    fn present(&mut self) -> impl Iterator<Item = &mut Counters> {
+    fn present(&mut self) -> impl Iterator<Item = &mut Counters<C>> {
         std::iter::once(&mut self.sender).chain(self.rejected.as_deref_mut())
     }
 
@@ -142,12 +163,45 @@ fn key(webhook_id: &str) -> u128 {
     (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
+type Table<C> = HashMap<u128, Budgets<C>>;
+
+/// Every webhook's budgets, with counters as wide as the limit needs.
+enum Tables {
+    Byte(Table<u8>),
+    Short(Table<u16>),
+    Word(Table<u32>),
+}
+
+impl Tables {
+    fn for_limit(requests: NonZeroU32) -> Self {
+        match requests.get() {
+            0..=0xff => Self::Byte(HashMap::new()),
+            0x100..=0xffff => Self::Short(HashMap::new()),
+            _ => Self::Word(HashMap::new()),
+        }
+    }
+}
+
+/// Runs `$body` with `$table` bound to whichever table `$tables` holds.
+macro_rules! with_table {
+    ($tables:expr, |$table:ident| $body:expr) => {
+        match $tables {
+            Tables::Byte($table) => $body,
+            Tables::Short($table) => $body,
+            Tables::Word($table) => $body,
+        }
+    };
+}
+
 #[derive(Clone)]
 pub(crate) struct Limiter {
     limit: RateLimit,
     origin: Instant,
     bucket_nanos: u64,
-    budgets: Arc<Mutex<HashMap<u128, Budgets>>>,
+    /// Webhooks spread over separately locked tables, so workers rarely wait for each
+    /// other and a growing table rehashes a sixteenth of the webhooks at a time (a single
+    /// table of 100,000 briefly holds its old and new arrays, 10 MiB more at the peak).
+    shards: Arc<[Mutex<Tables>]>,
     admissions: Arc<AtomicU64>,
 }
 
@@ -158,9 +212,19 @@ impl Limiter {
             limit,
             origin: Instant::now(),
             bucket_nanos: (window / BUCKETS).max(1),
-            budgets: Arc::default(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Tables::for_limit(limit.requests)))
+                .collect(),
             admissions: Arc::default(),
         }
+    }
+
+    fn shard(&self, key: u128) -> std::sync::MutexGuard<'_, Tables> {
+        // Hookgate's ids end in random bits, and other ids are hashed.
+        let index = (key % SHARDS as u128) as usize;
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn bucket(&self, now: Instant) -> u64 {
@@ -169,7 +233,7 @@ impl Limiter {
         elapsed / self.bucket_nanos
     }
 
-    fn refusal(&self, counters: &Counters, now: Instant) -> Error {
+    fn refusal<C: Count>(&self, counters: &Counters<C>, now: Instant) -> Error {
         let frees = self.origin
             + Duration::from_nanos(counters.frees_at().saturating_mul(self.bucket_nanos));
         Error::RateLimited {
@@ -184,9 +248,19 @@ impl Limiter {
     }
 
     fn has_room_at(&self, webhook_id: &str, now: Instant) -> Result<(), Error> {
+        let key = key(webhook_id);
+        with_table!(&mut *self.shard(key), |table| self
+            .has_room_in(table, key, now))
+    }
+
+    fn has_room_in<C: Count>(
+        &self,
+        table: &mut Table<C>,
+        key: u128,
+        now: Instant,
+    ) -> Result<(), Error> {
         let bucket = self.bucket(now);
-        let mut budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(budgets) = budgets.get_mut(&key(webhook_id)) else {
+        let Some(budgets) = table.get_mut(&key) else {
             return Ok(());
         };
         if budgets.rejected.is_none() {
@@ -222,23 +296,37 @@ impl Limiter {
         {
             self.forget_idle(now);
         }
+        let key = key(webhook_id);
+        with_table!(&mut *self.shard(key), |table| self
+            .spend_in(table, key, budget, now))
+    }
+
+    fn spend_in<C: Count>(
+        &self,
+        table: &mut Table<C>,
+        key: u128,
+        budget: Budget,
+        now: Instant,
+    ) -> Result<(), Error> {
         let bucket = self.bucket(now);
-        let mut table = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
-        let counters = table.entry(key(webhook_id)).or_default().of(budget);
+        let counters = table.entry(key).or_default().of(budget);
         counters.roll(bucket);
         if counters.total() >= u64::from(self.limit.requests.get()) {
             return Err(self.refusal(counters, now));
         }
         let slot = &mut counters.counts[(bucket % SLOTS as u64) as usize];
-        *slot = slot.saturating_add(1);
+        *slot = slot.plus_one();
         Ok(())
     }
 
     /// Forgets webhooks with nothing in either count.
     fn forget_idle(&self, now: Instant) {
         let bucket = self.bucket(now);
-        let mut table = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
-        table.retain(|_, budgets| !budgets.is_idle(bucket));
+        for shard in self.shards.iter() {
+            let mut tables = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            with_table!(&mut *tables, |table| table
+                .retain(|_, budgets| !budgets.is_idle(bucket)));
+        }
     }
 }
 
@@ -321,9 +409,12 @@ mod tests {
             limiter.spend_at("a", Budget::Sender, now).unwrap();
         }
         assert!(limiter.spend_at("a", Budget::Sender, now).is_err());
-        let table = limiter.budgets.lock().unwrap();
+        let tables = limiter.shard(key("a"));
+        let Tables::Word(table) = &*tables else {
+            panic!("a million needs four-byte counters");
+        };
         assert_eq!(table.len(), 1);
-        assert!(std::mem::size_of::<Budgets>() <= 96);
+        assert!(std::mem::size_of::<Budgets<u32>>() <= 96);
         assert_eq!(table[&key("a")].sender.total(), 1_000_000);
     }
 
@@ -354,8 +445,34 @@ mod tests {
             .spend_at("b", Budget::Rejected, start + Duration::from_secs(10))
             .unwrap();
         limiter.forget_idle(start + Duration::from_secs(20));
-        let table = limiter.budgets.lock().unwrap();
-        assert_eq!(table.keys().collect::<Vec<_>>(), vec![&key("b")]);
+        let mut kept: Vec<u128> = Vec::new();
+        for shard in limiter.shards.iter() {
+            with_table!(&*shard.lock().unwrap(), |table| kept.extend(table.keys()));
+        }
+        assert_eq!(kept, vec![key("b")]);
+    }
+
+    #[test]
+    fn counters_are_as_narrow_as_the_limit_allows_and_count_up_to_it() {
+        for (requests, width) in [(1, 1), (255, 1), (256, 2), (65_535, 2), (65_536, 4)] {
+            let limiter = limiter(requests, WINDOW);
+            let now = limiter.origin;
+            let tables = limiter.shard(key("a"));
+            let actual = match &*tables {
+                Tables::Byte(_) => 1,
+                Tables::Short(_) => 2,
+                Tables::Word(_) => 4,
+            };
+            assert_eq!(actual, width, "limit {requests}");
+            drop(tables);
+            if requests <= 65_536 {
+                for _ in 0..requests {
+                    limiter.spend_at("a", Budget::Sender, now).unwrap();
+                }
+                assert!(limiter.spend_at("a", Budget::Sender, now).is_err());
+            }
+        }
+        assert!(std::mem::size_of::<Budgets<u8>>() <= 40);
     }
 
     #[test]

@@ -13,12 +13,13 @@
 //! While the database is unreachable every known webhook is served as last read, and an
 //! unknown token is a 404 without a query.
 
+use crate::packed::{pack_into, Packed};
+use hashbrown::{hash_table, HashTable};
 use hookgate_domain::{token::looks_like_token, Error, Webhook};
 use hookgate_storage::{Change, Store, CHANGE_RETENTION};
 use std::{
-    borrow::Borrow,
-    collections::{BTreeMap, HashSet},
-    hash::{Hash, Hasher},
+    collections::BTreeMap,
+    hash::{BuildHasher, RandomState},
     sync::{Arc, PoisonError, RwLock, Weak},
     time::{Duration, Instant},
 };
@@ -45,34 +46,117 @@ async fn bounded<T>(
         })
 }
 
-/// A webhook filed under its own token, so the table holds no second copy of the key.
-struct Entry(Arc<Webhook>);
-
-impl Entry {
-    fn new(webhook: Webhook) -> Self {
-        Self(Arc::new(webhook))
-    }
+/// Every webhook, packed back to back in one buffer and filed by token: the table holds
+/// each entry's offset, and the token is read from the entry, so it is not held twice.
+/// Replaced entries stay in the buffer as garbage until it makes up half of it.
+struct Entries {
+    buffer: Vec<u8>,
+    table: HashTable<usize>,
+    garbage: usize,
+    hasher: RandomState,
 }
 
-impl Borrow<str> for Entry {
-    fn borrow(&self) -> &str {
-        &self.0.token
+impl Entries {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            buffer: Vec::new(),
+            table: HashTable::with_capacity(capacity),
+            garbage: 0,
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn entry(&self, offset: usize) -> Packed<'_> {
+        Packed::at(&self.buffer, offset)
+    }
+
+    fn get(&self, token: &[u8]) -> Option<Packed<'_>> {
+        let hash = self.hasher.hash_one(token);
+        self.table
+            .find(hash, |&offset| self.entry(offset).token() == token)
+            .map(|&offset| self.entry(offset))
+    }
+
+    fn insert(&mut self, webhook: &Webhook) {
+        let offset = self.buffer.len();
+        if let Err(error) = pack_into(webhook, &mut self.buffer) {
+            // Only a token no request could present (over 255 bytes) gets here.
+            tracing::warn!(webhook = %webhook.name, %error, "webhook left out of the snapshot");
+            return;
+        }
+        let token = webhook.token.as_bytes();
+        let Self {
+            buffer,
+            table,
+            garbage,
+            hasher,
+        } = self;
+        match table.entry(
+            hasher.hash_one(token),
+            |&held| Packed::at(buffer, held).token() == token,
+            |&held| hasher.hash_one(Packed::at(buffer, held).token()),
+        ) {
+            hash_table::Entry::Occupied(mut occupied) => {
+                *garbage += Packed::at(buffer, *occupied.get()).bytes().len();
+                *occupied.get_mut() = offset;
+            }
+            hash_table::Entry::Vacant(vacant) => {
+                vacant.insert(offset);
+            }
+        }
+    }
+
+    /// Forgets `token` if `webhook_id` holds it.
+    fn remove_if_held_by(&mut self, token: &[u8], webhook_id: &str) {
+        let Self {
+            buffer,
+            table,
+            garbage,
+            hasher,
+        } = self;
+        let held = |&offset: &usize| {
+            let entry = Packed::at(buffer, offset);
+            entry.token() == token
+                && entry
+                    .unpack()
+                    .is_ok_and(|webhook| webhook.name.webhook_id == webhook_id)
+        };
+        if let Ok(occupied) = table.find_entry(hasher.hash_one(token), held) {
+            let (offset, _) = occupied.remove();
+            *garbage += Packed::at(buffer, offset).bytes().len();
+        }
+    }
+
+    /// Copies the live entries to a buffer of their own once garbage is half the buffer.
+    fn collect_garbage(&mut self) {
+        if self.garbage <= self.buffer.len() / 2 {
+            return;
+        }
+        let mut live = Vec::with_capacity(self.buffer.len() - self.garbage);
+        for offset in self.table.iter_mut() {
+            let entry = Packed::at(&self.buffer, *offset).bytes();
+            *offset = live.len();
+            live.extend_from_slice(entry);
+        }
+        self.buffer = live;
+        self.garbage = 0;
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.buffer.shrink_to_fit();
+        let Self {
+            buffer,
+            table,
+            hasher,
+            ..
+        } = self;
+        table.shrink_to_fit(|&offset| hasher.hash_one(Packed::at(buffer, offset).token()));
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
     }
 }
-
-impl Hash for Entry {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.token.as_str().hash(state);
-    }
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.token == other.0.token
-    }
-}
-
-impl Eq for Entry {}
 
 /// How far the log has been read.
 #[derive(Default)]
@@ -122,7 +206,7 @@ impl Cursor {
 
 struct Inner {
     store: Store,
-    entries: RwLock<Option<HashSet<Entry>>>,
+    entries: RwLock<Option<Entries>>,
     /// Serialises refreshes; holds the log position.
     cursor: tokio::sync::Mutex<Cursor>,
     /// Why the last refresh failed; `None` after a success.
@@ -162,12 +246,15 @@ impl WebhookSnapshot {
         if !looks_like_token(token) {
             return Ok(None);
         }
-        Ok(entries.get(token).map(|entry| entry.0.clone()))
+        entries
+            .get(token.as_bytes())
+            .map(|entry| entry.unpack().map(Arc::new))
+            .transpose()
     }
 
     /// How many webhooks are known.
     pub fn len(&self) -> usize {
-        self.read_entries(|entries| entries.map_or(0, HashSet::len))
+        self.read_entries(|entries| entries.map_or(0, Entries::len))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -196,7 +283,7 @@ impl WebhookSnapshot {
             .clone()
     }
 
-    fn read_entries<T>(&self, read: impl FnOnce(Option<&HashSet<Entry>>) -> T) -> T {
+    fn read_entries<T>(&self, read: impl FnOnce(Option<&Entries>) -> T) -> T {
         let entries = self
             .inner
             .entries
@@ -243,13 +330,15 @@ impl WebhookSnapshot {
         let latest = bounded(self.inner.store.latest_change()).await?;
         // Sized once: growing by doubling would leave the smaller tables' memory behind.
         let expected = bounded(self.inner.store.count()).await?;
-        let mut entries = HashSet::with_capacity(usize::try_from(expected).unwrap_or(0));
+        let mut entries = Entries::with_capacity(usize::try_from(expected).unwrap_or(0));
         let mut after: Option<String> = None;
         loop {
             let page = bounded(self.inner.store.scan_routing(after.as_deref(), PAGE)).await?;
             let full = page.len() as u64 == PAGE;
             after = page.last().map(|w| w.name.webhook_id.clone());
-            entries.extend(page.into_iter().map(Entry::new));
+            for webhook in &page {
+                entries.insert(webhook);
+            }
             if !full {
                 break;
             }
@@ -307,16 +396,12 @@ impl WebhookSnapshot {
             return Ok(());
         };
         for change in changes {
-            let belongs = entries
-                .get(change.token.as_str())
-                .is_some_and(|entry| entry.0.name.webhook_id == change.webhook_id);
-            if belongs {
-                entries.remove(change.token.as_str());
-            }
+            entries.remove_if_held_by(change.token.as_bytes(), &change.webhook_id);
         }
-        for webhook in current {
-            entries.replace(Entry::new(webhook));
+        for webhook in &current {
+            entries.insert(webhook);
         }
+        entries.collect_garbage();
         Ok(())
     }
 
@@ -351,6 +436,60 @@ impl WebhookSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn webhook(id: &str, token: &str, revision: i64) -> Webhook {
+        Webhook {
+            name: hookgate_domain::WebhookName::new("acme", id),
+            token: token.into(),
+            spec: hookgate_domain::WebhookSpec::default(),
+            revision,
+            create_time: chrono::DateTime::UNIX_EPOCH,
+            update_time: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn revision_of(entries: &Entries, token: &str) -> Option<i64> {
+        entries
+            .get(token.as_bytes())
+            .map(|entry| entry.unpack().unwrap().revision)
+    }
+
+    #[test]
+    fn replaced_and_removed_webhooks_resolve_as_last_written_across_collections() {
+        let token = |n: usize| format!("{n:0>32}");
+        let mut entries = Entries::with_capacity(0);
+        for n in 0..50 {
+            entries.insert(&webhook(&format!("w{n}"), &token(n), 1));
+        }
+        let full = entries.buffer.len();
+        // Each round rewrites every webhook, so garbage passes half the buffer and is
+        // collected; the buffer must not keep growing.
+        for revision in 2..6 {
+            for n in 0..50 {
+                entries.insert(&webhook(&format!("w{n}"), &token(n), revision));
+            }
+            entries.collect_garbage();
+        }
+        assert!(
+            entries.buffer.len() <= 2 * full,
+            "{} > 2 x {full}",
+            entries.buffer.len()
+        );
+        // A token moved to another webhook is not taken from it by the old holder's change.
+        entries.insert(&webhook("w-new", &token(7), 9));
+        entries.remove_if_held_by(token(7).as_bytes(), "w7");
+        entries.remove_if_held_by(token(8).as_bytes(), "w8");
+        entries.collect_garbage();
+        assert_eq!(entries.len(), 49);
+        assert_eq!(revision_of(&entries, &token(7)), Some(9));
+        assert_eq!(revision_of(&entries, &token(8)), None);
+        for n in (0..50).filter(|&n| n != 7 && n != 8) {
+            assert_eq!(revision_of(&entries, &token(n)), Some(5), "webhook {n}");
+        }
+        assert_eq!(revision_of(&entries, &token(99)), None);
+        entries.shrink_to_fit();
+        assert_eq!(revision_of(&entries, &token(3)), Some(5));
+    }
 
     fn change(seq: i64) -> Change {
         Change {

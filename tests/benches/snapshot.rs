@@ -35,6 +35,8 @@ const SERVE_FROM: &str = "HOOKGATE_BENCH_SERVE_FROM";
 /// Requests per window each webhook may take; hookgate's default when unset. The limit
 /// decides how wide the limiter's counters are (1, 2 or 4 bytes).
 const RATE_LIMIT: &str = "HOOKGATE_BENCH_RATE_LIMIT";
+/// Lookups timed after the snapshot is loaded.
+const LOOKUPS: usize = 1_000_000;
 /// Requests in flight while every webhook is called once.
 const CONNECTIONS: usize = 64;
 
@@ -328,6 +330,24 @@ async fn load(url: &str) {
         peak as f64 / 1024.0,
         before as f64 / 1024.0,
         (after - before) * 1024 / snapshot.len().max(1) as u64,
+    );
+    // What a request pays to find its webhook: the lookup and the decoding of the packed
+    // entry into a `Webhook`.
+    let tokens: Vec<String> = signed_webhooks(url)
+        .await
+        .into_iter()
+        .map(|(token, _)| token)
+        .collect();
+    let started = Instant::now();
+    let mut found = 0usize;
+    for token in tokens.iter().cycle().take(LOOKUPS) {
+        found += usize::from(snapshot.get(token).expect("loaded").is_some());
+    }
+    let took = started.elapsed();
+    assert_eq!(found, LOOKUPS, "every token resolves");
+    println!(
+        "lookup of a webhook by token, decoded: {:.0} ns each ({LOOKUPS} lookups in random order)",
+        took.as_nanos() as f64 / LOOKUPS as f64
     );
 }
 

@@ -175,7 +175,7 @@ impl<'a> Packed<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hookgate_domain::{HmacAlgorithm, SignatureEncoding};
+    use hookgate_domain::HmacAlgorithm;
 
     fn routing(spec: WebhookSpec) -> Webhook {
         let time = DateTime::from_timestamp_micros(1_790_000_000_123_456).unwrap();
@@ -199,13 +199,11 @@ mod tests {
             signing_secret: Some("whsec_current".into()),
             verification_provider: "github".into(),
             hmac: Some(Box::new(HmacScheme {
-                header: "X-Sig".into(),
-                algorithm: HmacAlgorithm::Sha512,
-                encoding: SignatureEncoding::Base64,
-                prefix: "v1=".into(),
-                signed_content: "{timestamp}.{body}".into(),
-                timestamp_header: "X-Time".into(),
+                header: "X-Hub-Signature".into(),
+                algorithm: HmacAlgorithm::Sha1,
+                prefix: "sha1=".into(),
                 tolerance: Duration::from_secs(60),
+                ..HmacScheme::default()
             })),
             previous_secret: Some(Box::new(PreviousSecret {
                 secret: "whsec_old".into(),

@@ -119,20 +119,14 @@ impl Entries {
             return;
         }
         let token = webhook.token.as_bytes();
-        let Self {
-            buffer,
-            table,
-            garbage,
-            hasher,
-            ..
-        } = self;
-        match table.entry(
+        let (buffer, hasher) = (&self.buffer, &self.hasher);
+        match self.table.entry(
             hasher.hash_one(token),
             |&held| Packed::at(buffer, held).token() == token,
             |&held| hasher.hash_one(Packed::at(buffer, held).token()),
         ) {
             hash_table::Entry::Occupied(mut occupied) => {
-                *garbage += Packed::at(buffer, *occupied.get()).bytes().len();
+                self.garbage += Packed::at(buffer, *occupied.get()).bytes().len();
                 *occupied.get_mut() = offset;
             }
             hash_table::Entry::Vacant(vacant) => {
@@ -144,13 +138,7 @@ impl Entries {
     /// Forgets `token` if `webhook_id` holds it.
     fn remove_if_held_by(&mut self, token: &[u8], webhook_id: &str) {
         self.version = next_version();
-        let Self {
-            buffer,
-            table,
-            garbage,
-            hasher,
-            ..
-        } = self;
+        let buffer = &self.buffer;
         let held = |&offset: &usize| {
             let entry = Packed::at(buffer, offset);
             entry.token() == token
@@ -158,9 +146,10 @@ impl Entries {
                     .unpack()
                     .is_ok_and(|webhook| webhook.name.webhook_id == webhook_id)
         };
-        if let Ok(occupied) = table.find_entry(hasher.hash_one(token), held) {
+        let hash = self.hasher.hash_one(token);
+        if let Ok(occupied) = self.table.find_entry(hash, held) {
             let (offset, _) = occupied.remove();
-            *garbage += Packed::at(buffer, offset).bytes().len();
+            self.garbage += Packed::at(buffer, offset).bytes().len();
         }
     }
 

@@ -8,7 +8,8 @@
 //! re-reads the webhook, so seeing one twice is harmless.
 //!
 //! Display names and descriptions are left out: only people read them, and descriptions
-//! of up to 32 KiB would dominate the memory of a large snapshot.
+//! of up to 32 KiB would dominate the memory of a large snapshot. The rest is kept packed
+//! (see `packed`) and decoded per request, with the last few hundred decoded kept.
 //!
 //! While the database is unreachable every known webhook is served as last read, and an
 //! unknown token is a 404 without a query.

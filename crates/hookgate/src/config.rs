@@ -173,7 +173,8 @@ pub struct Settings {
         env = "HOOKGATE_RATE_LIMIT_REQUESTS",
         value_name = "HOOKGATE_RATE_LIMIT_REQUESTS",
         default_value = "100",
-        // Each webhook keeps one timestamp per request in its window.
+        // Memory no longer depends on it (a fixed set of counters per webhook); a million
+        // per window is already beyond what one process can take.
         value_parser = clap::value_parser!(u32).range(1..=1_000_000)
     )]
     pub rate_limit_requests: u32,

@@ -200,7 +200,7 @@ pub(crate) struct Limiter {
     bucket_nanos: u64,
     /// Webhooks spread over separately locked tables, so workers rarely wait for each
     /// other and a growing table rehashes a sixteenth of the webhooks at a time (a single
-    /// table of 100,000 briefly holds its old and new arrays, 10 MiB more at the peak).
+    /// table of 100,000 briefly holds its old and new arrays, 7 MiB more at the peak).
     shards: Arc<[Mutex<Tables>]>,
     admissions: Arc<AtomicU64>,
 }

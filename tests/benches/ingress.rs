@@ -8,7 +8,11 @@
 //! For each connection count it runs wrk (2 threads, 1 KiB JSON POST) against the bare
 //! server and against a webhook, and reads this process's CPU time (user + system, from
 //! `/proc/self/stat`) around each run: the gateway, its tokio workers and librdkafka's
-//! threads all live in this process, the broker and wrk do not.
+//! threads all live in this process, the broker and wrk do not. Each hookgate run also
+//! prints its CPU by thread (tokio's workers, librdkafka's broker and delivery-report
+//! threads), and is followed by the Kafka floor: hookgate's own producer publishing the
+//! same size of record from as many tasks as there were connections, with no HTTP. What
+//! hookgate costs beyond the two floors together is its own.
 //!
 //! Environment: HOOKGATE_BENCH_SECONDS (default 10), HOOKGATE_BENCH_CONNECTIONS
 //! (default `16,64,256`), HOOKGATE_TEST_KAFKA_BROKERS (127.0.0.1:9092), HOOKGATE_BENCH_POSTGRES=1 to
@@ -74,6 +78,56 @@ fn process_cpu_us(ticks_per_second: f64) -> f64 {
     let ticks: f64 =
         fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
     ticks / ticks_per_second * 1e6
+}
+
+/// CPU ticks (user + system) of each of this process's threads, by thread id, with its name.
+fn thread_ticks() -> std::collections::HashMap<u64, (String, u64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Default::default();
+    };
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let tid: u64 = task.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+            let name = stat[open + 1..close].to_owned();
+            let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+            let ticks =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            Some((tid, (name, ticks)))
+        })
+        .collect()
+}
+
+/// Where a run's CPU went, by thread name (tokio's workers, librdkafka's broker, main and
+/// delivery-report threads), in microseconds per request, largest first.
+fn cpu_by_thread(
+    before: &std::collections::HashMap<u64, (String, u64)>,
+    requests: u64,
+    ticks_per_second: f64,
+) -> String {
+    let mut by_name: std::collections::BTreeMap<String, u64> = Default::default();
+    for (tid, (name, ticks)) in thread_ticks() {
+        let earlier = before.get(&tid).map_or(0, |(_, t)| *t);
+        *by_name.entry(name).or_default() += ticks.saturating_sub(earlier);
+    }
+    let mut shares: Vec<(String, f64)> = by_name
+        .into_iter()
+        .map(|(name, ticks)| {
+            (
+                name,
+                ticks as f64 / ticks_per_second * 1e6 / requests.max(1) as f64,
+            )
+        })
+        .filter(|(_, us)| *us >= 0.05)
+        .collect();
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+    shares
+        .iter()
+        .map(|(name, us)| format!("{name} {us:.1}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn clock_ticks_per_second() -> f64 {
@@ -168,11 +222,105 @@ async fn start_bare_hyper() -> SocketAddr {
     addr
 }
 
+/// The Kafka floor: hookgate's own producer, built as the gateway builds it, publishing a
+/// record of the size a 1 KiB event makes from `concurrency` tasks that each wait for the
+/// acknowledgement before sending the next, as `concurrency` connections would. No HTTP,
+/// no webhook: what is left between this, the bare server and hookgate is hookgate's own.
+async fn producer_floor(
+    brokers: &str,
+    topic: &str,
+    seconds: u64,
+    concurrency: u64,
+    ticks: f64,
+) -> Figures {
+    // A topic of its own, so the trigger topic's count still checks hookgate's answers.
+    let config = hookgate_bus::KafkaConfig {
+        brokers: brokers.to_owned(),
+        trigger_topic: format!("{topic}-producer-floor"),
+        reply_topic: format!("{topic}-producer-floor-replies"),
+        ..hookgate::Settings::defaults()
+            .expect("default settings")
+            .kafka()
+    };
+    hookgate_bus::ensure_topics(&config)
+        .await
+        .expect("create the producer floor's topic");
+    let producer = hookgate_bus::Producer::new(&config).expect("producer");
+    let record = std::sync::Arc::new(hookgate_domain::trigger::TriggerRecord {
+        key: uuid::Uuid::now_v7().to_string(),
+        headers: vec![
+            ("ce_specversion", "1.0".into()),
+            ("ce_id", uuid::Uuid::now_v7().to_string().into()),
+            (
+                "ce_source",
+                "/applications/bench/webhooks/0193a7c2-e4d0-7b3f-9c1d-2e3f4a5b6c7d".into(),
+            ),
+            ("ce_type", "io.hookgate.webhook.request".into()),
+            ("ce_time", "2026-11-29T10:00:00.123Z".into()),
+            ("content-type", "application/json".into()),
+        ],
+        value: vec![b'x'; PRODUCER_FLOOR_VALUE_BYTES],
+        event_id: String::new(),
+    });
+    // Warm the connection and the producer id outside the measurement.
+    producer.publish(&record).await.expect("first record");
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    let cpu_before = process_cpu_us(ticks);
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (producer, record) = (producer.clone(), record.clone());
+            tokio::spawn(async move {
+                let (mut latencies, mut failures) = (Vec::new(), 0u64);
+                while std::time::Instant::now() < deadline {
+                    let sent = std::time::Instant::now();
+                    match producer.publish(&record).await {
+                        Ok(_) => latencies.push(sent.elapsed()),
+                        Err(_) => failures += 1,
+                    }
+                }
+                (latencies, failures)
+            })
+        })
+        .collect();
+    let (mut latencies, mut failures) = (Vec::new(), 0);
+    for task in tasks {
+        let (some, failed) = task.await.expect("publishing task");
+        latencies.extend(some);
+        failures += failed;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = process_cpu_us(ticks) - cpu_before;
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    };
+    let requests = latencies.len() as u64 + failures;
+    let _ = producer.flush(Duration::from_secs(5)).await;
+    Figures {
+        requests,
+        requests_per_second: requests as f64 / elapsed,
+        p50_ms: percentile(0.5),
+        p99_ms: percentile(0.99),
+        non_2xx: failures,
+        cpu_us_per_request: cpu / requests.max(1) as f64,
+    }
+}
+
+/// The value hookgate writes for the benchmark's 1 KiB event (the event, its headers and
+/// the record's envelope).
+const PRODUCER_FLOOR_VALUE_BYTES: usize = 1_350;
+
+/// Long enough for a steady figure; the producer alone sends far more records a second.
+const PRODUCER_FLOOR_SECONDS: u64 = 3;
+
 /// Each request a new delivery (claimed, published, completed), then every request a copy
 /// of one delivery (answered from its claim, nothing published), beside the plain webhook.
 async fn deduplicated(
     stack: &Stack,
-    plain: &[(u64, Figures, Figures)],
+    plain: &[(u64, Figures, Figures, Figures)],
     seconds: u64,
     ticks: f64,
     backend: &str,
@@ -201,7 +349,7 @@ async fn deduplicated(
     .expect("write wrk script");
     println!();
     println!("deduplicated webhook, claims in {backend}:");
-    for (connections, _, hookgate) in plain {
+    for (connections, _, hookgate, _) in plain {
         let fresh = run_wrk(&hook.url, seconds, *connections, &script, ticks).await;
         row("new keys", *connections, &fresh);
         let duplicates = run_wrk(&hook.url, seconds, *connections, &copies, ticks).await;
@@ -313,14 +461,30 @@ async fn main() {
         )
         .await;
         row("bare hyper", connections, &floor);
+        let threads_before = thread_ticks();
         let hookgate = run_wrk(&hook.url, seconds, connections, &script, ticks).await;
         row("hookgate", connections, &hookgate);
+        println!(
+            "           CPU us per request by thread: {}",
+            cpu_by_thread(&threads_before, hookgate.requests, ticks)
+        );
         acknowledged += hookgate.ok();
-        results.push((connections, floor, hookgate));
+        // After hookgate's run and shorter: the broker's memory grows with every record,
+        // and a fuller broker would slow the runs that follow.
+        let kafka = producer_floor(
+            &stack.options.brokers,
+            &stack.options.topic,
+            seconds.min(PRODUCER_FLOOR_SECONDS),
+            connections,
+            ticks,
+        )
+        .await;
+        row("producer", connections, &kafka);
+        results.push((connections, floor, hookgate, kafka));
     }
     println!();
     println!("ratios, hookgate / bare hyper:");
-    for (connections, floor, hookgate) in &results {
+    for (connections, floor, hookgate, kafka) in &results {
         println!(
             "  {connections:>3} connections: throughput {:.2}x ({:.0}% of the floor), p50 {:.2}x, p99 {:.2}x, CPU per request {:.2}x ({:.1} us above the floor)",
             hookgate.requests_per_second / floor.requests_per_second,
@@ -329,6 +493,16 @@ async fn main() {
             hookgate.p99_ms / floor.p99_ms,
             hookgate.cpu_us_per_request / floor.cpu_us_per_request,
             hookgate.cpu_us_per_request - floor.cpu_us_per_request,
+        );
+        // What neither the HTTP floor nor the Kafka floor accounts for.
+        println!(
+            "       CPU per request: bare hyper {:.1} + producer alone {:.1} = {:.1} us; hookgate {:.1} us, {:.1} us its own; producer alone p50 {:.2} ms",
+            floor.cpu_us_per_request,
+            kafka.cpu_us_per_request,
+            floor.cpu_us_per_request + kafka.cpu_us_per_request,
+            hookgate.cpu_us_per_request,
+            hookgate.cpu_us_per_request - floor.cpu_us_per_request - kafka.cpu_us_per_request,
+            kafka.p50_ms,
         );
     }
     let records = hookgate_tests::kafka::Reader::new(&stack.options.brokers, &stack.options.topic)

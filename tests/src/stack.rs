@@ -38,6 +38,8 @@ pub struct StackOptions {
     pub database_url: Option<String>,
     /// `HOOKGATE_REJECTION_TOPIC`, created by the stack.
     pub rejection_topic: Option<String>,
+    /// `HOOKGATE_KAFKA_PROP_*`: librdkafka properties for every Kafka client.
+    pub kafka_properties: Vec<(String, String)>,
 }
 
 impl Default for StackOptions {
@@ -59,6 +61,7 @@ impl Default for StackOptions {
             max_waiting_requests: 10_000,
             database_url: None,
             rejection_topic: None,
+            kafka_properties: Vec::new(),
         }
     }
 }
@@ -115,6 +118,11 @@ impl Stack {
             max_waiting_requests: options.max_waiting_requests,
             max_record_bytes: options.max_record_bytes as u64,
             rejection_topic: options.rejection_topic.clone().unwrap_or_default(),
+            kafka_props: options
+                .kafka_properties
+                .iter()
+                .map(|(key, value)| (key.clone(), value.as_str().into()))
+                .collect(),
             ..Settings::defaults().expect("default settings")
         };
         if let Some(topic) = &options.rejection_topic {

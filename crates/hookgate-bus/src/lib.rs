@@ -5,6 +5,7 @@
 mod config;
 mod consumer;
 mod error;
+mod gate;
 mod metrics;
 mod producer;
 mod replies;

@@ -83,7 +83,11 @@ fn batched_at_gate(config: &KafkaConfig) -> bool {
         .iter()
         .rev()
         .find(|(key, _)| key == "enable.idempotence")
-        .is_some_and(|(_, value)| value.expose().trim().eq_ignore_ascii_case("false"))
+        .is_some_and(|(_, value)| {
+            // librdkafka's own reading of a boolean "false".
+            let value = value.expose();
+            value.eq_ignore_ascii_case("false") || value.eq_ignore_ascii_case("f") || value == "0"
+        })
 }
 
 /// Whether `error` means the broker will never take a record from this producer again:
@@ -596,16 +600,19 @@ async fn wait_in_line(
 ) -> Option<Handed> {
     let in_line = InLine { gate, place };
     let deadline = tokio::time::Instant::from_std(deadline);
-    let outcome = match tokio::time::timeout_at(deadline, &mut handed).await {
+    let waited = tokio::time::timeout_at(deadline, &mut handed).await;
+    // Past the wait nothing is left to withdraw on drop but what is withdrawn below;
+    // scanning the line again for every handed-over record would cost each batch
+    // quadratic time under the lock.
+    std::mem::forget(in_line);
+    match waited {
         Ok(outcome) => outcome.ok(),
         // Out of line now, unless the hand-over came first: then Kafka has the verdict.
         Err(_) => match gate.withdraw(place) {
             Some(_) => None,
             None => handed.await.ok(),
         },
-    };
-    drop(in_line);
-    outcome
+    }
 }
 
 /// Hands `record` to librdkafka, waiting while its queue is full until `queue_deadline`.
@@ -751,7 +758,13 @@ mod tests {
         assert!(!batched_at_gate(&with(&[])));
         assert!(!batched_at_gate(&with(&[("enable.idempotence", "true")])));
         assert!(batched_at_gate(&with(&[("enable.idempotence", "false")])));
-        assert!(batched_at_gate(&with(&[("enable.idempotence", " FALSE ")])));
+        for off in ["FALSE", "f", "0"] {
+            assert!(
+                batched_at_gate(&with(&[("enable.idempotence", off)])),
+                "{off}"
+            );
+        }
+        assert!(!batched_at_gate(&with(&[("enable.idempotence", "1")])));
         assert!(
             !batched_at_gate(&with(&[
                 ("enable.idempotence", "false"),

@@ -1,5 +1,4 @@
-//! One batch of records at the broker at a time, formed by whoever waited for it; used
-//! when idempotence is off (see `Producer`).
+//! The batches of records at the broker, formed by whoever waited for them.
 //!
 //! librdkafka batches by time (`linger.ms`) or sends what it has at once. A linger adds
 //! its whole wait to every request when the load is light (librdkafka waits in whole
@@ -8,12 +7,17 @@
 //! records wait in line until every outstanding one is settled, and then the whole line
 //! is handed over at once, by whoever settled the last one, in one tight loop. librdkafka,
 //! with no linger, sends it the moment the previous batch is answered, batches grow with
-//! the load, and a lone request waits for nobody.
+//! the load, and a lone request waits for nobody. Under heavy load a line that reaches
+//! its longest goes at once, beside the batch already out, so the broker is not left
+//! idle while each batch is answered and the next handed over.
 
 use std::{collections::VecDeque, sync::Mutex};
 
 pub(crate) struct Gate<J> {
     state: Mutex<State<J>>,
+    /// A line this long goes at once, beside the batch outstanding: under heavy load one
+    /// batch at a time would leave the broker idle while the next one is handed over.
+    longest_line: usize,
 }
 
 struct State<J> {
@@ -25,29 +29,31 @@ struct State<J> {
 
 /// What `enter` decided.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Entry {
+pub(crate) enum Entry<J> {
     /// Nothing was outstanding: go now (the job counts as outstanding).
     Pass,
     /// Waiting in line at this place, to be handed over by `settle`.
     Queued(u64),
+    /// Waiting at this place in a line that has just reached its longest: the caller
+    /// hands the whole line over (these jobs, its own included, now outstanding).
+    Leads(u64, Vec<J>),
 }
 
-impl<J> Default for Gate<J> {
-    fn default() -> Self {
+impl<J> Gate<J> {
+    pub(crate) fn new(longest_line: usize) -> Self {
         Self {
             state: Mutex::new(State {
                 outstanding: 0,
                 line: VecDeque::new(),
                 next_place: 0,
             }),
+            longest_line: longest_line.max(1),
         }
     }
-}
 
-impl<J> Gate<J> {
     /// Lets a job through when nothing is outstanding; otherwise puts the job `waiting`
     /// makes in line (it is made only then).
-    pub(crate) fn enter(&self, waiting: impl FnOnce() -> J) -> Entry {
+    pub(crate) fn enter(&self, waiting: impl FnOnce() -> J) -> Entry<J> {
         let mut state = self.lock();
         if state.outstanding == 0 {
             state.outstanding += 1;
@@ -56,7 +62,10 @@ impl<J> Gate<J> {
         let place = state.next_place;
         state.next_place += 1;
         state.line.push_back((place, waiting()));
-        Entry::Queued(place)
+        if state.line.len() < self.longest_line {
+            return Entry::Queued(place);
+        }
+        Entry::Leads(place, state.take_line())
     }
 
     /// Takes a job back out of line; `None` once it has been handed over.
@@ -75,8 +84,7 @@ impl<J> Gate<J> {
         if state.outstanding > 0 || state.line.is_empty() {
             return Vec::new();
         }
-        state.outstanding = state.line.len();
-        state.line.drain(..).map(|(_, job)| job).collect()
+        state.take_line()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<J>> {
@@ -87,13 +95,21 @@ impl<J> Gate<J> {
     }
 }
 
+impl<J> State<J> {
+    /// Empties the line; its jobs are outstanding from now on.
+    fn take_line(&mut self) -> Vec<J> {
+        self.outstanding += self.line.len();
+        self.line.drain(..).map(|(_, job)| job).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_lone_job_passes_and_later_ones_wait_for_it() {
-        let gate = Gate::default();
+        let gate = Gate::new(usize::MAX);
         assert_eq!(gate.enter(|| "first"), Entry::Pass);
         assert_eq!(gate.enter(|| "second"), Entry::Queued(0));
         assert_eq!(gate.enter(|| "third"), Entry::Queued(1));
@@ -118,8 +134,28 @@ mod tests {
     }
 
     #[test]
+    fn a_line_at_its_longest_goes_beside_the_outstanding_batch() {
+        let gate = Gate::new(3);
+        assert_eq!(gate.enter(|| 'a'), Entry::Pass);
+        assert_eq!(gate.enter(|| 'b'), Entry::Queued(0));
+        assert_eq!(gate.enter(|| 'c'), Entry::Queued(1));
+        assert_eq!(
+            gate.enter(|| 'd'),
+            Entry::Leads(2, vec!['b', 'c', 'd']),
+            "the third in line takes the line"
+        );
+        assert_eq!(gate.enter(|| 'e'), Entry::Queued(3), "four are outstanding");
+        for _ in 0..3 {
+            assert!(gate.settle().is_empty());
+        }
+        assert_eq!(gate.settle(), vec!['e'], "the last outstanding one settled");
+        assert!(gate.settle().is_empty());
+        assert_eq!(gate.enter(|| 'f'), Entry::Pass);
+    }
+
+    #[test]
     fn a_job_is_made_only_when_it_must_wait() {
-        let gate: Gate<&str> = Gate::default();
+        let gate: Gate<&str> = Gate::new(usize::MAX);
         assert_eq!(
             gate.enter(|| panic!("made for a job that passes")),
             Entry::Pass
@@ -128,7 +164,7 @@ mod tests {
 
     #[test]
     fn a_withdrawn_job_is_never_handed_over() {
-        let gate = Gate::default();
+        let gate = Gate::new(usize::MAX);
         assert_eq!(gate.enter(|| 'a'), Entry::Pass);
         let Entry::Queued(b) = gate.enter(|| 'b') else {
             panic!("b should wait")
@@ -144,7 +180,7 @@ mod tests {
 
     #[test]
     fn an_emptied_line_leaves_the_gate_open() {
-        let gate = Gate::default();
+        let gate = Gate::new(usize::MAX);
         assert_eq!(gate.enter(|| 1), Entry::Pass);
         let Entry::Queued(place) = gate.enter(|| 2) else {
             panic!("2 should wait")

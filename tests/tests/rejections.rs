@@ -51,8 +51,8 @@ async fn metric_reaching(stack: &Stack, name_and_labels: &str, expected: u64) ->
 }
 
 // Rejection records are published in the background, where a record waits at the
-// producer's gate until an earlier one is settled; the readers in these tests block their thread, so
-// the runtime needs another to settle them on.
+// producer's gate until an earlier one is settled; the readers in these tests block
+// their thread, so the runtime needs another to settle them on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_request_reaches_the_topic_and_the_counter() {
     let (stack, _db, rejections) = stack_with_rejections(StackOptions::default()).await;

@@ -7,7 +7,7 @@
 //! so no request is acknowledged without its record, and none twice.
 
 use crate::{
-    gate::{Entry, Gate},
+    gate::{Batch, Entry, Gate},
     watch::BrokerWatch,
     BusError, KafkaConfig,
 };
@@ -183,16 +183,16 @@ struct Handed {
     ticket: Ticket,
 }
 
-/// One outstanding record. Dropping it settles the record; whoever settles the last one
-/// hands over everything that waited meanwhile.
+/// One outstanding record of batch `batch`. Dropping it settles the record; the first of
+/// the latest batch to settle hands over everything that waited meanwhile.
 struct Ticket {
     shared: Arc<Shared>,
+    batch: u64,
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let line = self.shared.gate.settle();
-        if !line.is_empty() {
+        if let Some(line) = self.shared.gate.settle(self.batch) {
             self.shared.hand_over(line);
         }
     }
@@ -271,9 +271,9 @@ impl Shared {
     }
 
     /// Gives every record of `line` to librdkafka in one go, so they leave together.
-    fn hand_over(self: &Arc<Self>, line: Vec<Waiting>) {
+    fn hand_over(self: &Arc<Self>, line: Batch<Waiting>) {
         let generation = self.current();
-        for waiting in line {
+        for waiting in line.jobs {
             let enqueued = generation
                 .producer
                 .send_result(future_record(&self.topic, &waiting.record))
@@ -283,6 +283,7 @@ impl Shared {
                 enqueued,
                 ticket: Ticket {
                     shared: self.clone(),
+                    batch: line.number,
                 },
             };
             // A request gone meanwhile: its record is sent all the same, and its place
@@ -428,9 +429,9 @@ impl Producer {
         Err(shared.failed(error, size))
     }
 
-    /// Hands `record` over at once when nothing is outstanding; otherwise waits in line,
-    /// until `queue_deadline`, for the batch it joins to be handed over. `None` if it
-    /// never was (and now never will be).
+    /// Hands `record` over at once when no batch is waiting for its answer; otherwise
+    /// waits in line, until `queue_deadline`, for the batch it joins to be handed over.
+    /// `None` if it never was (and now never will be).
     async fn through_gate(
         &self,
         generation: &Generation,
@@ -448,26 +449,25 @@ impl Producer {
             }
         });
         let place = match entry {
-            Entry::Queued(place) => Some(place),
-            Entry::Leads(place, line) => {
-                self.shared.hand_over(line);
-                Some(place)
-            }
-            Entry::Pass => None,
-        };
-        match (place, handed) {
-            (Some(place), Some(handed)) => wait_in_line(gate, place, handed, queue_deadline)
-                .await
-                .map(|handed| (handed.number, handed.enqueued, handed.ticket)),
-            _ => {
+            Entry::Pass(batch) => {
                 let ticket = Ticket {
                     shared: self.shared.clone(),
+                    batch,
                 };
                 let enqueued =
                     enqueue(&generation.producer, self.topic(), record, queue_deadline).await;
-                Some((generation.number, enqueued, ticket))
+                return Some((generation.number, enqueued, ticket));
             }
-        }
+            Entry::Queued(place) => place,
+            Entry::Leads(place, line) => {
+                self.shared.hand_over(line);
+                place
+            }
+        };
+        let handed = handed?;
+        wait_in_line(gate, place, handed, queue_deadline)
+            .await
+            .map(|handed| (handed.number, handed.enqueued, handed.ticket))
     }
 
     /// `Err` naming the reason while no record can be published: the producer is dead,

@@ -287,7 +287,9 @@ impl Shared {
                 },
             };
             // A request gone meanwhile: its record is sent all the same, and its place
-            // is settled as the hand-over is dropped.
+            // is settled as the hand-over is dropped. That opens the gate before the
+            // batch is answered (one more batch in flight), but a batch whose requests
+            // are all gone can never hold it shut.
             drop(waiting.handed.send(handed));
         }
     }

@@ -9,6 +9,7 @@ mod gate;
 mod metrics;
 mod producer;
 mod replies;
+mod reports;
 mod topics;
 mod watch;
 

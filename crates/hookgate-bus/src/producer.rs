@@ -8,6 +8,7 @@
 
 use crate::{
     gate::{Batch, Entry, Gate},
+    reports::{self, ReportQueue, Reported},
     watch::BrokerWatch,
     BusError, KafkaConfig,
 };
@@ -16,8 +17,8 @@ use rdkafka::{
     client::ClientContext,
     config::RDKafkaLogLevel,
     error::KafkaError,
-    message::{Header, OwnedHeaders},
-    producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer as _},
+    message::{Header, Message as _, OwnedHeaders},
+    producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext},
     types::RDKafkaErrorCode,
     util::Timeout,
 };
@@ -55,6 +56,26 @@ struct Context {
     /// librdkafka repeats the news; it is logged once.
     fatal: AtomicBool,
     watch: Arc<BrokerWatch>,
+}
+
+/// Kafka's verdict on one record: its partition and offset, or why it was not stored.
+type Verdict = Result<(i32, i64), KafkaError>;
+/// Resolves with a record's verdict; a closed channel means the producer went away first.
+type DeliveryFuture = tokio::sync::oneshot::Receiver<Verdict>;
+/// Where librdkafka's delivery report for a record is sent.
+type VerdictSender = Box<tokio::sync::oneshot::Sender<Verdict>>;
+
+impl ProducerContext for Context {
+    type DeliveryOpaque = VerdictSender;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, verdict: VerdictSender) {
+        let outcome = match result {
+            Ok(message) => Ok((message.partition(), message.offset())),
+            Err((error, _)) => Err(error.clone()),
+        };
+        // A request gone meanwhile has nobody to tell.
+        drop(verdict.send(outcome));
+    }
 }
 
 impl ClientContext for Context {
@@ -98,21 +119,29 @@ fn kills_producer(error: &KafkaError) -> bool {
 
 /// One librdkafka producer instance.
 struct Generation {
+    /// Declared before `producer`, so it is dropped first: it unregisters librdkafka's
+    /// callback while the producer is still alive.
+    reports: ReportQueue,
     number: u64,
-    producer: FutureProducer<Context>,
+    producer: BaseProducer<Context>,
     /// Set when a record's error showed this producer can never publish again.
     dead: OnceLock<String>,
 }
 
 impl Generation {
-    fn build(config: &KafkaConfig, number: u64, watch: Arc<BrokerWatch>) -> Result<Self, BusError> {
+    /// Builds the producer and starts serving its delivery reports.
+    fn build(
+        config: &KafkaConfig,
+        number: u64,
+        watch: Arc<BrokerWatch>,
+    ) -> Result<Arc<Self>, BusError> {
         let timeout_ms = config.publish_timeout.as_millis().max(1).to_string();
         let context = Context {
             generation: number,
             fatal: AtomicBool::new(false),
             watch,
         };
-        let producer = config
+        let producer: BaseProducer<Context> = config
             .client_config(&[
                 ("enable.idempotence", "true".into()),
                 ("acks", "all".into()),
@@ -134,11 +163,19 @@ impl Generation {
             ])
             .create_with_context(context)
             .map_err(BusError::Config)?;
-        Ok(Self {
+        let reports = ReportQueue::attach(&producer).ok_or_else(|| {
+            BusError::Config(KafkaError::ClientCreation(
+                "librdkafka has no report queue".into(),
+            ))
+        })?;
+        let generation = Arc::new(Self {
+            reports,
             number,
             producer,
             dead: OnceLock::new(),
-        })
+        });
+        reports::serve(&generation);
+        Ok(generation)
     }
 
     /// Why this producer can never publish again, if it cannot.
@@ -147,6 +184,16 @@ impl Generation {
             return Some(format!("{code}: {reason}"));
         }
         self.dead.get().cloned()
+    }
+}
+
+impl Reported for Generation {
+    fn reports(&self) -> &ReportQueue {
+        &self.reports
+    }
+
+    fn serve_one(&self, timeout: Duration) {
+        self.producer.poll(timeout);
     }
 }
 
@@ -229,7 +276,7 @@ impl Shared {
             return;
         }
         let next = match Generation::build(&self.config, dead + 1, self.watch.clone()) {
-            Ok(next) => Arc::new(next),
+            Ok(next) => next,
             Err(error) => {
                 tracing::error!(%error, generation = dead, "could not replace the failed kafka producer; retrying");
                 return;
@@ -274,10 +321,11 @@ impl Shared {
     fn hand_over(self: &Arc<Self>, line: Batch<Waiting>) {
         let generation = self.current();
         for waiting in line.jobs {
-            let enqueued = generation
-                .producer
-                .send_result(future_record(&self.topic, &waiting.record))
-                .map_err(|(error, _)| error);
+            let (message, delivery) = base_record(&self.topic, &waiting.record);
+            let enqueued = match generation.producer.send(message) {
+                Ok(()) => Ok(delivery),
+                Err((error, _)) => Err(error),
+            };
             let handed = Handed {
                 number: generation.number,
                 enqueued,
@@ -351,7 +399,7 @@ impl Producer {
         let shared = Arc::new(Shared {
             config: config.clone(),
             topic: config.trigger_topic.as_str().into(),
-            current: RwLock::new(Arc::new(first)),
+            current: RwLock::new(first),
             replacing: Mutex::new(()),
             watch,
             recent: Mutex::default(),
@@ -416,15 +464,15 @@ impl Producer {
         // `message.timeout.ms` (the request deadline) has passed, so the delivery report is
         // the one verdict, and a record is never acknowledged after we have answered 503.
         let error = match delivery.await {
-            Ok(Ok(delivery)) => {
+            Ok(Ok((partition, offset))) => {
                 shared.succeeded();
                 return Ok(Delivery {
                     topic: shared.topic.clone(),
-                    partition: delivery.partition,
-                    offset: delivery.offset,
+                    partition,
+                    offset,
                 });
             }
-            Ok(Err((error, _))) => error,
+            Ok(Err(error)) => error,
             Err(_) => KafkaError::Canceled,
         };
         shared.examine(generation, &error);
@@ -546,8 +594,12 @@ pub(crate) fn encoded_size(record: &TriggerRecord) -> usize {
     RECORD_OVERHEAD + record.key.len() + record.value.len() + headers
 }
 
-/// The record as librdkafka takes it; its fixed header names are borrowed, not copied.
-fn future_record<'a>(topic: &'a str, record: &'a TriggerRecord) -> FutureRecord<'a, [u8], Vec<u8>> {
+/// A record as librdkafka takes it, and where its verdict will arrive; its fixed header
+/// names are borrowed, not copied.
+fn base_record<'a>(
+    topic: &'a str,
+    record: &'a TriggerRecord,
+) -> (BaseRecord<'a, [u8], Vec<u8>, VerdictSender>, DeliveryFuture) {
     let headers = record.headers.iter().fold(
         OwnedHeaders::new_with_capacity(record.headers.len()),
         |headers, (key, value)| {
@@ -557,10 +609,12 @@ fn future_record<'a>(topic: &'a str, record: &'a TriggerRecord) -> FutureRecord<
             })
         },
     );
-    FutureRecord::to(topic)
+    let (sender, delivery) = tokio::sync::oneshot::channel();
+    let message = BaseRecord::with_opaque_to(topic, Box::new(sender))
         .key(record.key.as_bytes())
         .payload(&record.value)
-        .headers(headers)
+        .headers(headers);
+    (message, delivery)
 }
 
 /// Waits in line for the hand-over until `deadline`; `None` if the record was never
@@ -590,15 +644,15 @@ async fn wait_in_line(
 
 /// Hands `record` to librdkafka, waiting while its queue is full until `queue_deadline`.
 async fn enqueue(
-    producer: &FutureProducer<Context>,
+    producer: &BaseProducer<Context>,
     topic: &str,
     record: &TriggerRecord,
     queue_deadline: Instant,
 ) -> Result<DeliveryFuture, KafkaError> {
-    let mut message = future_record(topic, record);
+    let (mut message, delivery) = base_record(topic, record);
     loop {
-        match producer.send_result(message) {
-            Ok(delivery) => return Ok(delivery),
+        match producer.send(message) {
+            Ok(()) => return Ok(delivery),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned))
                 if Instant::now() < queue_deadline =>
             {

@@ -21,6 +21,7 @@
 //! `hookgate serve` installs.
 
 use bytes::Bytes;
+use hookgate_domain::trigger::TriggerRecord;
 use hookgate_proto::v1 as pb;
 use hookgate_tests::{Stack, StackOptions, TestDb};
 use http_body_util::Full;
@@ -246,7 +247,7 @@ async fn producer_floor(
         .await
         .expect("create the producer floor's topic");
     let producer = hookgate_bus::Producer::new(&config).expect("producer");
-    let record = std::sync::Arc::new(hookgate_domain::trigger::TriggerRecord {
+    let record = std::sync::Arc::new(TriggerRecord {
         key: uuid::Uuid::now_v7().to_string(),
         headers: vec![
             ("ce_specversion", "1.0".into()),
@@ -263,7 +264,10 @@ async fn producer_floor(
         event_id: String::new(),
     });
     // Warm the connection and the producer id outside the measurement.
-    producer.publish(&record).await.expect("first record");
+    producer
+        .publish(TriggerRecord::clone(&record))
+        .await
+        .expect("first record");
     let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
     let cpu_before = process_cpu_us(ticks);
     let started = std::time::Instant::now();
@@ -274,7 +278,8 @@ async fn producer_floor(
                 let (mut latencies, mut failures) = (Vec::new(), 0u64);
                 while std::time::Instant::now() < deadline {
                     let sent = std::time::Instant::now();
-                    match producer.publish(&record).await {
+                    // A record per publish, as the gateway builds one per request.
+                    match producer.publish(TriggerRecord::clone(&record)).await {
                         Ok(_) => latencies.push(sent.elapsed()),
                         Err(_) => failures += 1,
                     }

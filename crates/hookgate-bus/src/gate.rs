@@ -37,9 +37,10 @@ pub(crate) struct Batch<J> {
 
 /// What `enter` decided.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Entry<J> {
-    /// No batch was waiting for its answer: go now, as this batch of one.
-    Pass(u64),
+pub(crate) enum Entry<J, T> {
+    /// No batch was waiting for its answer: go now, as this batch of one, with the item
+    /// given back.
+    Pass(u64, T),
     /// Waiting in line at this place, to be handed over by `settle`.
     Queued(u64),
     /// Waiting at this place in a line that has just reached its longest: the caller
@@ -60,18 +61,18 @@ impl<J> Gate<J> {
         }
     }
 
-    /// Lets a job through when no batch is waiting for its answer; otherwise puts the
-    /// job `waiting` makes in line (it is made only then).
-    pub(crate) fn enter(&self, waiting: impl FnOnce() -> J) -> Entry<J> {
+    /// Lets `item` through when no batch is waiting for its answer; otherwise puts the
+    /// job `waiting` makes of it in line (it is made only then).
+    pub(crate) fn enter<T>(&self, item: T, waiting: impl FnOnce(T) -> J) -> Entry<J, T> {
         let mut state = self.lock();
         if state.latest_answered {
             state.latest += 1;
             state.latest_answered = false;
-            return Entry::Pass(state.latest);
+            return Entry::Pass(state.latest, item);
         }
         let place = state.next_place;
         state.next_place += 1;
-        state.line.push_back((place, waiting()));
+        state.line.push_back((place, waiting(item)));
         if state.line.len() < self.longest_line {
             return Entry::Queued(place);
         }
@@ -131,28 +132,36 @@ mod tests {
     #[test]
     fn a_lone_job_passes_and_later_ones_wait_for_its_answer() {
         let gate = Gate::new(usize::MAX);
-        assert_eq!(gate.enter(|| "first"), Entry::Pass(1));
-        assert_eq!(gate.enter(|| "second"), Entry::Queued(0));
-        assert_eq!(gate.enter(|| "third"), Entry::Queued(1));
+        assert_eq!(gate.enter((), |()| "first"), Entry::Pass(1, ()));
+        assert_eq!(gate.enter((), |()| "second"), Entry::Queued(0));
+        assert_eq!(gate.enter((), |()| "third"), Entry::Queued(1));
         assert_eq!(
             gate.settle(1),
             batch(2, vec!["second", "third"]),
             "the whole line goes at once"
         );
-        assert_eq!(gate.enter(|| "fourth"), Entry::Queued(2), "batch 2 is out");
+        assert_eq!(
+            gate.enter((), |()| "fourth"),
+            Entry::Queued(2),
+            "batch 2 is out"
+        );
         assert_eq!(gate.settle(2), batch(3, vec!["fourth"]));
         assert_eq!(gate.settle(2), None, "batch 2 was answered already");
         assert_eq!(gate.settle(3), None, "nobody waits");
-        assert_eq!(gate.enter(|| "fifth"), Entry::Pass(4), "no batch out: open");
+        assert_eq!(
+            gate.enter((), |()| "fifth"),
+            Entry::Pass(4, ()),
+            "no batch out: open"
+        );
     }
 
     #[test]
     fn the_line_goes_when_the_latest_batch_is_answered_not_an_older_one() {
         let gate = Gate::new(usize::MAX);
-        assert_eq!(gate.enter(|| 'a'), Entry::Pass(1));
-        assert_eq!(gate.enter(|| 'b'), Entry::Queued(0));
+        assert_eq!(gate.enter((), |()| 'a'), Entry::Pass(1, ()));
+        assert_eq!(gate.enter((), |()| 'b'), Entry::Queued(0));
         assert_eq!(gate.settle(1), batch(2, vec!['b']));
-        assert_eq!(gate.enter(|| 'c'), Entry::Queued(1));
+        assert_eq!(gate.enter((), |()| 'c'), Entry::Queued(1));
         assert_eq!(gate.settle(1), None, "batch 1 is not the latest");
         assert_eq!(gate.settle(2), batch(3, vec!['c']));
     }
@@ -160,11 +169,11 @@ mod tests {
     #[test]
     fn a_line_at_its_longest_goes_beside_the_outstanding_batch() {
         let gate = Gate::new(3);
-        assert_eq!(gate.enter(|| 'a'), Entry::Pass(1));
-        assert_eq!(gate.enter(|| 'b'), Entry::Queued(0));
-        assert_eq!(gate.enter(|| 'c'), Entry::Queued(1));
+        assert_eq!(gate.enter((), |()| 'a'), Entry::Pass(1, ()));
+        assert_eq!(gate.enter((), |()| 'b'), Entry::Queued(0));
+        assert_eq!(gate.enter((), |()| 'c'), Entry::Queued(1));
         assert_eq!(
-            gate.enter(|| 'd'),
+            gate.enter((), |()| 'd'),
             Entry::Leads(
                 2,
                 Batch {
@@ -174,47 +183,47 @@ mod tests {
             ),
             "the third in line takes the line"
         );
-        assert_eq!(gate.enter(|| 'e'), Entry::Queued(3), "batch 2 is out");
+        assert_eq!(gate.enter((), |()| 'e'), Entry::Queued(3), "batch 2 is out");
         assert_eq!(gate.settle(1), None, "batch 1 is not the latest");
         assert_eq!(gate.settle(2), batch(3, vec!['e']));
         assert_eq!(gate.settle(3), None);
-        assert_eq!(gate.enter(|| 'f'), Entry::Pass(4));
+        assert_eq!(gate.enter((), |()| 'f'), Entry::Pass(4, ()));
     }
 
     #[test]
     fn a_job_is_made_only_when_it_must_wait() {
         let gate: Gate<&str> = Gate::new(usize::MAX);
         assert_eq!(
-            gate.enter(|| panic!("made for a job that passes")),
-            Entry::Pass(1)
+            gate.enter((), |()| panic!("made for a job that passes")),
+            Entry::Pass(1, ())
         );
     }
 
     #[test]
     fn a_withdrawn_job_is_never_handed_over() {
         let gate = Gate::new(usize::MAX);
-        assert_eq!(gate.enter(|| 'a'), Entry::Pass(1));
-        let Entry::Queued(b) = gate.enter(|| 'b') else {
+        assert_eq!(gate.enter((), |()| 'a'), Entry::Pass(1, ()));
+        let Entry::Queued(b) = gate.enter((), |()| 'b') else {
             panic!("b should wait")
         };
-        assert_eq!(gate.enter(|| 'c'), Entry::Queued(b + 1));
+        assert_eq!(gate.enter((), |()| 'c'), Entry::Queued(b + 1));
         assert_eq!(gate.withdraw(b), Some('b'));
         assert_eq!(gate.withdraw(b), None, "withdrawn once");
         assert_eq!(gate.settle(1), batch(2, vec!['c']));
         assert_eq!(gate.withdraw(b + 1), None, "c was handed over");
         assert_eq!(gate.settle(2), None);
-        assert_eq!(gate.enter(|| 'd'), Entry::Pass(3));
+        assert_eq!(gate.enter((), |()| 'd'), Entry::Pass(3, ()));
     }
 
     #[test]
     fn an_emptied_line_leaves_the_gate_open() {
         let gate = Gate::new(usize::MAX);
-        assert_eq!(gate.enter(|| 1), Entry::Pass(1));
-        let Entry::Queued(place) = gate.enter(|| 2) else {
+        assert_eq!(gate.enter((), |()| 1), Entry::Pass(1, ()));
+        let Entry::Queued(place) = gate.enter((), |()| 2) else {
             panic!("2 should wait")
         };
         assert_eq!(gate.withdraw(place), Some(2));
         assert_eq!(gate.settle(1), None);
-        assert_eq!(gate.enter(|| 3), Entry::Pass(2));
+        assert_eq!(gate.enter((), |()| 3), Entry::Pass(2, ()));
     }
 }

@@ -222,11 +222,14 @@ struct Waiting {
     handed: tokio::sync::oneshot::Sender<Handed>,
 }
 
+/// A record librdkafka refused, given back so it can be tried again.
+type Refused = (KafkaError, TriggerRecord);
+
 /// A record given to librdkafka (or refused by it), by the generation `number`, with its
 /// place among the outstanding records.
 struct Handed {
     number: u64,
-    enqueued: Result<DeliveryFuture, KafkaError>,
+    enqueued: Result<DeliveryFuture, Refused>,
     ticket: Ticket,
 }
 
@@ -324,7 +327,7 @@ impl Shared {
             let (message, delivery) = base_record(&self.topic, &waiting.record);
             let enqueued = match generation.producer.send(message) {
                 Ok(()) => Ok(delivery),
-                Err((error, _)) => Err(error),
+                Err((error, _)) => Err((error, waiting.record)),
             };
             let handed = Handed {
                 number: generation.number,
@@ -416,9 +419,11 @@ impl Producer {
     }
 
     /// Resolves once the brokers hold the record, or fails; never both, never neither.
-    pub async fn publish(&self, record: &TriggerRecord) -> Result<Delivery, BusError> {
+    /// The record is taken, not borrowed: one waiting at the gate is handed over from
+    /// there, without a copy.
+    pub async fn publish(&self, record: TriggerRecord) -> Result<Delivery, BusError> {
         let shared = &self.shared;
-        let (size, limit) = (encoded_size(record), shared.config.max_record_bytes);
+        let (size, limit) = (encoded_size(&record), shared.config.max_record_bytes);
         if size > limit {
             return Err(BusError::RecordTooLarge { size, limit });
         }
@@ -426,6 +431,7 @@ impl Producer {
         // A record refused at enqueue by a dead producer never left the process, so it may
         // go to the replacement; one that was handed over may not (it could yet land).
         let mut may_retry = true;
+        let mut record = record;
         let (generation, delivery, _ticket) = loop {
             let generation = shared.current();
             if shared.replace_if_dead(&generation) && may_retry {
@@ -440,8 +446,9 @@ impl Producer {
             };
             match enqueued {
                 Ok(delivery) => break (number, delivery, ticket),
-                Err(error) => {
+                Err((error, refused)) => {
                     drop(ticket);
+                    record = refused;
                     let full = error.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull);
                     if full && Instant::now() < queue_deadline {
                         tokio::time::sleep(QUEUE_FULL_PAUSE).await;
@@ -485,35 +492,41 @@ impl Producer {
     async fn through_gate(
         &self,
         generation: &Generation,
-        record: &TriggerRecord,
+        record: TriggerRecord,
         queue_deadline: Instant,
-    ) -> Option<(u64, Result<DeliveryFuture, KafkaError>, Ticket)> {
+    ) -> Option<(u64, Result<DeliveryFuture, Refused>, Ticket)> {
         let gate = &self.shared.gate;
         let mut handed = None;
-        let entry = gate.enter(|| {
+        let entry = gate.enter(record, |record| {
             let (sender, receiver) = tokio::sync::oneshot::channel();
             handed = Some(receiver);
             Waiting {
-                record: record.clone(),
+                record,
                 handed: sender,
             }
         });
-        let place = match entry {
-            Entry::Pass(batch) => {
-                let ticket = Ticket {
-                    shared: self.shared.clone(),
-                    batch,
-                };
-                let enqueued =
-                    enqueue(&generation.producer, self.topic(), record, queue_deadline).await;
-                return Some((generation.number, enqueued, ticket));
-            }
-            Entry::Queued(place) => place,
-            Entry::Leads(place, line) => {
-                self.shared.hand_over(line);
-                place
-            }
-        };
+        let place =
+            match entry {
+                Entry::Pass(batch, record) => {
+                    let ticket = Ticket {
+                        shared: self.shared.clone(),
+                        batch,
+                    };
+                    let enqueued =
+                        match enqueue(&generation.producer, self.topic(), &record, queue_deadline)
+                            .await
+                        {
+                            Ok(delivery) => Ok(delivery),
+                            Err(error) => Err((error, record)),
+                        };
+                    return Some((generation.number, enqueued, ticket));
+                }
+                Entry::Queued(place) => place,
+                Entry::Leads(place, line) => {
+                    self.shared.hand_over(line);
+                    place
+                }
+            };
         let handed = handed?;
         wait_in_line(gate, place, handed, queue_deadline)
             .await
@@ -762,7 +775,7 @@ mod tests {
             Ok(_) => panic!("librdkafka accepted a record over message.max.bytes"),
         }
         assert!(matches!(
-            producer.publish(&over).await,
+            producer.publish(over).await,
             Err(BusError::RecordTooLarge {
                 size: 5_001,
                 limit: 5_000

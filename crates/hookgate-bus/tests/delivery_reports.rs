@@ -36,7 +36,7 @@ async fn concurrent_requests_each_get_their_own_records_offset() {
     let requests: Vec<_> = (0..300)
         .map(|n| {
             let producer = producer.clone();
-            tokio::spawn(async move { producer.publish(&record(n)).await })
+            tokio::spawn(async move { producer.publish(record(n)).await })
         })
         .collect();
     let mut offsets = BTreeSet::new();
@@ -71,7 +71,7 @@ fn a_producer_built_outside_a_runtime_still_hears_its_verdicts() {
     let offsets: Vec<i64> = runtime.block_on(async {
         let mut offsets = Vec::new();
         for n in 0..3 {
-            let delivery = tokio::time::timeout(PATIENCE, producer.publish(&record(n)))
+            let delivery = tokio::time::timeout(PATIENCE, producer.publish(record(n)))
                 .await
                 .expect("a verdict in time")
                 .expect("acknowledged");

@@ -431,7 +431,7 @@ impl Claim {
     pub async fn publish(
         self,
         producer: &Producer,
-        record: &TriggerRecord,
+        record: TriggerRecord,
     ) -> Result<Delivery, Error> {
         let Some(mut held) = self.held else {
             return producer.publish(record).await.map_err(Error::from);
@@ -439,12 +439,11 @@ impl Claim {
         held.handed_over = true;
         let deadline = held.claims.deadline;
         let patient = held.claims.producer.clone();
-        let record = record.clone();
         let (verdict, answer) = tokio::sync::oneshot::channel();
         held.claims.publishing.fetch_add(1, Ordering::AcqRel);
         tokio::spawn(async move {
             let claims = held.claims.clone();
-            let result = patient.publish(&record).await;
+            let result = patient.publish(record).await;
             let delivered = result.is_ok();
             // The caller is answered first: a copy that comes before the claim is settled
             // waits for it like any copy.

@@ -486,26 +486,18 @@ impl Pipeline {
             ..Default::default()
         };
         let record = trigger::build(webhook, &inbound, context).await?;
+        let event_id = record.event_id.clone();
         let started = Instant::now();
-        match claim.publish(&self.producer, &record).await {
+        match claim.publish(&self.producer, record).await {
             Ok(delivery) => {
                 let took = started.elapsed();
-                events::published(
-                    &self.metrics,
-                    &webhook.name,
-                    &record.event_id,
-                    &delivery,
-                    took,
-                );
-                Ok(Published {
-                    event_id: record.event_id,
-                    delivery,
-                })
+                events::published(&self.metrics, &webhook.name, &event_id, &delivery, took);
+                Ok(Published { event_id, delivery })
             }
             // Not a failure of Kafka's: the caller gets 413, counted as body_too_large.
             Err(error @ Error::RecordTooLarge { .. }) => Err(error),
             Err(error) => {
-                events::publish_failed(&self.metrics, &webhook.name, &record.event_id, &error);
+                events::publish_failed(&self.metrics, &webhook.name, &event_id, &error);
                 Err(error)
             }
         }

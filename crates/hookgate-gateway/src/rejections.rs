@@ -83,7 +83,7 @@ impl RejectionTopic {
                     return events::rejection_record(&metrics, name, outcome, Some(&error));
                 }
             };
-            match producer.publish(&record).await {
+            match producer.publish(record).await {
                 Ok(_) => events::rejection_record(&metrics, name, RecordOutcome::Published, None),
                 Err(error) => {
                     events::rejection_record(&metrics, name, RecordOutcome::Failed, Some(&error))

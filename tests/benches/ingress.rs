@@ -390,8 +390,16 @@ fn row(label: &str, connections: u64, f: &Figures) {
     );
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // The HTTP floor at its best: tokio's default runtime, a worker per core.
+    let floor = tokio::runtime::Runtime::new().expect("the floor's runtime");
+    let bare = floor.block_on(start_bare_hyper());
+    // hookgate on the runtime the binary builds.
+    let runtime = hookgate::runtime::build().expect("runtime");
+    runtime.block_on(measure(bare));
+}
+
+async fn measure(bare: SocketAddr) {
     if Command::new("wrk").arg("--version").output().is_err() {
         eprintln!("wrk not found: apt-get install wrk");
         std::process::exit(2);
@@ -434,7 +442,6 @@ async fn main() {
             },
         )
         .await;
-    let bare = start_bare_hyper().await;
     // 1 KiB of JSON, as a typical provider event.
     let padding = "x".repeat(1024 - 96);
     let script = std::env::temp_dir().join(format!("hookgate-bench-{}.lua", std::process::id()));

@@ -41,10 +41,7 @@ const LOOKUPS: usize = 1_000_000;
 const CONNECTIONS: usize = 64;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = hookgate::runtime::build().expect("runtime");
     if let Ok(url) = std::env::var(SERVE_FROM) {
         return runtime.block_on(serve(&url));
     }

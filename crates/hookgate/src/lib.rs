@@ -6,6 +6,7 @@ pub mod admin;
 mod app;
 pub mod client;
 pub mod config;
+pub mod runtime;
 pub mod telemetry;
 
 pub use app::{App, Overrides, Roles};

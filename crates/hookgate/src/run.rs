@@ -11,10 +11,7 @@ use std::{future::Future, sync::Arc};
 use tokio::sync::watch;
 
 pub fn main(cli: Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = hookgate::runtime::build().context("starting the async runtime")?;
     runtime.block_on(async move {
         // Listening from the first moment, so SIGTERM during start-up is a clean exit too.
         let (stop_sender, stop) = watch::channel(false);

@@ -128,6 +128,12 @@ async fn serve_on_wakeups<G: Reported>(owner: Weak<G>, signal: Arc<Notify>) {
                 served += 1;
             }
             let drained = owner.reports().is_empty();
+            if Arc::strong_count(&owner) == 1 {
+                // Everyone else let go meanwhile: dropping a producer flushes it, which
+                // may wait, and must not hold up an async thread.
+                drop(tokio::task::spawn_blocking(move || drop(owner)));
+                return;
+            }
             drop(owner);
             if drained {
                 break;

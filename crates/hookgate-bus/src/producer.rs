@@ -505,28 +505,22 @@ impl Producer {
                 handed: sender,
             }
         });
-        let place =
-            match entry {
-                Entry::Pass(batch, record) => {
-                    let ticket = Ticket {
-                        shared: self.shared.clone(),
-                        batch,
-                    };
-                    let enqueued =
-                        match enqueue(&generation.producer, self.topic(), &record, queue_deadline)
-                            .await
-                        {
-                            Ok(delivery) => Ok(delivery),
-                            Err(error) => Err((error, record)),
-                        };
-                    return Some((generation.number, enqueued, ticket));
-                }
-                Entry::Queued(place) => place,
-                Entry::Leads(place, line) => {
-                    self.shared.hand_over(line);
-                    place
-                }
-            };
+        let place = match entry {
+            Entry::Pass(batch, record) => {
+                let ticket = Ticket {
+                    shared: self.shared.clone(),
+                    batch,
+                };
+                let enqueued =
+                    enqueue(&generation.producer, self.topic(), record, queue_deadline).await;
+                return Some((generation.number, enqueued, ticket));
+            }
+            Entry::Queued(place) => place,
+            Entry::Leads(place, line) => {
+                self.shared.hand_over(line);
+                place
+            }
+        };
         let handed = handed?;
         wait_in_line(gate, place, handed, queue_deadline)
             .await
@@ -655,15 +649,16 @@ async fn wait_in_line(
     }
 }
 
-/// Hands `record` to librdkafka, waiting while its queue is full until `queue_deadline`.
+/// Hands `record` to librdkafka, waiting while its queue is full until `queue_deadline`;
+/// a refused record is given back.
 async fn enqueue(
     producer: &BaseProducer<Context>,
     topic: &str,
-    record: &TriggerRecord,
+    record: TriggerRecord,
     queue_deadline: Instant,
-) -> Result<DeliveryFuture, KafkaError> {
-    let (mut message, delivery) = base_record(topic, record);
-    loop {
+) -> Result<DeliveryFuture, Refused> {
+    let (mut message, delivery) = base_record(topic, &record);
+    let error = loop {
         match producer.send(message) {
             Ok(()) => return Ok(delivery),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned))
@@ -672,9 +667,10 @@ async fn enqueue(
                 message = returned;
                 tokio::time::sleep(QUEUE_FULL_PAUSE).await;
             }
-            Err((error, _)) => return Err(error),
+            Err((error, _)) => break error,
         }
-    }
+    };
+    Err((error, record))
 }
 
 /// Replaces a dead producer and notices the end of an outage without waiting for traffic.
@@ -760,14 +756,14 @@ mod tests {
         assert_eq!(encoded_size(&fits), 5_000);
         let later = Instant::now() + Duration::from_secs(1);
         assert!(
-            enqueue(&generation.producer, "t", &fits, later)
+            enqueue(&generation.producer, "t", fits, later)
                 .await
                 .is_ok(),
             "librdkafka takes what publish lets through"
         );
         let over = record(5_001 - overhead);
-        match enqueue(&generation.producer, "t", &over, later).await {
-            Err(error) => assert_eq!(
+        match enqueue(&generation.producer, "t", over.clone(), later).await {
+            Err((error, _)) => assert_eq!(
                 error.rdkafka_error_code(),
                 Some(RDKafkaErrorCode::MessageSizeTooLarge),
                 "publish refuses only what librdkafka would"

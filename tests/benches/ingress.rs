@@ -1,6 +1,7 @@
 //! The cost of an acknowledged webhook, measured with `wrk` against the real gateway and
 //! the real broker, beside a bare hyper server that answers 200 at once (the HTTP floor on
-//! this machine). Prints figures and ratios; asserts nothing but that every 2xx has its
+//! this machine, on tokio's default runtime with a worker per core; hookgate runs on the
+//! runtime its binary builds). Prints figures and ratios; asserts nothing but that every 2xx has its
 //! record in Kafka.
 //!
 //!   cargo bench -p hookgate-tests --bench ingress
@@ -9,8 +10,7 @@
 //! server and against a webhook, and reads this process's CPU time (user + system, from
 //! `/proc/self/stat`) around each run: the gateway, its tokio workers and librdkafka's
 //! threads all live in this process, the broker and wrk do not. Each hookgate run also
-//! prints its CPU by thread (tokio's workers, librdkafka's broker and delivery-report
-//! threads), and is followed by the Kafka floor: hookgate's own producer publishing the
+//! prints its CPU by thread (tokio's workers, librdkafka's broker thread), and is followed by the Kafka floor: hookgate's own producer publishing the
 //! same size of record from as many tasks as there were connections, with no HTTP. What
 //! hookgate costs beyond the two floors together is its own.
 //!

@@ -7,7 +7,7 @@
 //! callback only wakes a task, and that task serves the reports on a tokio worker, where
 //! the requests they complete are woken without crossing threads again.
 //!
-//! The only unsafe code of the crate: three calls librdkafka's Rust binding does not offer
+//! The only unsafe code of the crate: four librdkafka functions its Rust binding does not offer
 //! for producers.
 #![allow(unsafe_code)]
 

@@ -4,6 +4,7 @@ use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{value::RawValue, Map, Value};
+use std::borrow::Cow;
 
 /// The record's `body`.
 #[derive(Debug, Serialize)]
@@ -48,12 +49,16 @@ impl ParsedBody<'_> {
     }
 }
 
-/// The media type without parameters, lowercased: `application/json`.
-pub fn media_type(content_type: Option<&str>) -> String {
-    content_type
+/// The media type without parameters, lowercased: `application/json`. Borrowed when the
+/// sender already wrote it in lowercase, as nearly every sender does.
+pub fn media_type(content_type: Option<&str>) -> Cow<'_, str> {
+    let essence = content_type
         .and_then(|ct| ct.split(';').next())
-        .map(|essence| essence.trim().to_ascii_lowercase())
-        .unwrap_or_default()
+        .map_or("", str::trim);
+    match essence.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => Cow::Owned(essence.to_ascii_lowercase()),
+        false => Cow::Borrowed(essence),
+    }
 }
 
 /// The deepest nesting of arrays and objects a body keeps as JSON. The record wraps the
@@ -120,7 +125,7 @@ pub async fn parse<'a>(content_type: Option<&str>, body: &'a Bytes) -> ParsedBod
             Err(_) => ParsedBody::verbatim(body),
         };
     }
-    match media.as_str() {
+    match media.as_ref() {
         "application/x-www-form-urlencoded" => match std::str::from_utf8(body) {
             Ok(_) => ParsedBody::plain(Value::Object(form_pairs(body))),
             Err(_) => ParsedBody::base64(body),

@@ -76,7 +76,14 @@ impl WebhookName {
 
     /// CloudEvents `source` of this webhook's trigger messages.
     pub fn event_source(&self) -> String {
-        format!("/{self}")
+        const FIXED: &str = "/applications//webhooks/";
+        let mut source =
+            String::with_capacity(FIXED.len() + self.application_id.len() + self.webhook_id.len());
+        source.push_str("/applications/");
+        source.push_str(&self.application_id);
+        source.push_str("/webhooks/");
+        source.push_str(&self.webhook_id);
+        source
     }
 }
 

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{ser::SerializeMap, Serialize, Serializer};
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -69,14 +70,28 @@ struct Data<'a> {
     body: body::BodyValue<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     body_encoding: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    remote_address: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "canonical_address"
+    )]
+    remote_address: Option<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verified: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reply_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delivery_key: Option<&'a str>,
+}
+
+/// The address as text, IPv4-mapped IPv6 as plain IPv4, written straight into the record.
+fn canonical_address<S: Serializer>(
+    address: &Option<IpAddr>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match address {
+        Some(ip) => serializer.collect_str(&ip.to_canonical()),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// The request's headers as the record's `headers` object: names lowercased (as `http`
@@ -86,7 +101,7 @@ struct HeaderObject<'a>(&'a http::HeaderMap);
 
 impl Serialize for HeaderObject<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut names: Vec<&str> = self
+        let mut names: SmallVec<[&str; 24]> = self
             .0
             .keys()
             .map(http::HeaderName::as_str)
@@ -173,9 +188,7 @@ pub async fn build(
             headers: HeaderObject(request.headers),
             body: parsed.value,
             body_encoding: parsed.encoding,
-            remote_address: request
-                .remote_address
-                .map(|ip| ip.to_canonical().to_string()),
+            remote_address: request.remote_address,
             verified: context.verified,
             reply_id: context.reply_id.as_deref(),
             delivery_key: context.delivery_key.as_deref(),

@@ -485,8 +485,9 @@ impl Pipeline {
             traceparent,
             ..Default::default()
         };
-        let record = trigger::build(webhook, &inbound, context).await?;
-        let event_id = record.event_id.clone();
+        let mut record = trigger::build(webhook, &inbound, context).await?;
+        // The producer needs the record's key, headers and value, not this copy of the id.
+        let event_id = std::mem::take(&mut record.event_id);
         let started = Instant::now();
         match claim.publish(&self.producer, record).await {
             Ok(delivery) => {

@@ -152,10 +152,7 @@ impl Gateway {
             }
         };
         let query = parts.uri.query().map(str::to_owned);
-        let url = match &query {
-            Some(q) => format!("{}{}?{q}", self.config.public_url, parts.uri.path()),
-            None => format!("{}{}", self.config.public_url, parts.uri.path()),
-        };
+        let url = public_url(&self.config.public_url, &parts.uri);
         let ingress = IngressRequest {
             method: parts.method,
             path: sub_path,
@@ -180,6 +177,19 @@ impl Gateway {
         }
         outcome.response
     }
+}
+
+/// The URL the sender called, as it saw it, allocated once at its final length.
+fn public_url(base: &str, uri: &http::Uri) -> String {
+    let (path, query) = (uri.path(), uri.query());
+    let mut url = String::with_capacity(base.len() + path.len() + query.map_or(0, |q| q.len() + 1));
+    url.push_str(base);
+    url.push_str(path);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
 }
 
 /// The caller's address: the peer, or, behind `hops` trusted proxies, the address those

@@ -62,17 +62,22 @@ pub(crate) fn request_span(
 /// The `traceparent` for the record: the current span when spans are exported, otherwise
 /// the caller's own (valid) header, so the trace survives either way.
 pub(crate) fn traceparent(headers: &http::HeaderMap) -> Option<String> {
+    let callers = || {
+        headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_valid_traceparent(v))
+            .map(str::to_owned)
+    };
+    if !EXPORTING.load(Ordering::Relaxed) {
+        return callers();
+    }
     let context = tracing::Span::current().context();
     let mut injector = MapInjector(HashMap::new());
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&context, &mut injector));
     injector
         .0
         .remove("traceparent")
-        .or_else(|| {
-            headers
-                .get("traceparent")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
         .filter(|v| is_valid_traceparent(v))
+        .or_else(callers)
 }

@@ -5,6 +5,7 @@ use prometheus_client::{
     metrics::{counter::Counter, family::Family, histogram::Histogram},
     registry::Registry,
 };
+use std::sync::{Arc, OnceLock};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabel {
@@ -26,6 +27,9 @@ pub struct OutcomeLabel {
 #[derive(Clone)]
 pub struct Metrics {
     pub responses: Family<StatusLabel, Counter>,
+    /// `responses` for status 200, looked up once: most answers are 200, and a lookup in
+    /// the family takes its lock and hashes the label on every request.
+    ok_responses: Arc<OnceLock<Counter>>,
     pub published: Counter,
     pub publish_failures: Counter,
     pub publish_seconds: Histogram,
@@ -38,9 +42,20 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Counts an answer by its status.
+    pub(crate) fn count_response(&self, status: u16) {
+        let family = &self.responses;
+        let count = |status| family.get_or_create(&StatusLabel { status }).clone();
+        match status {
+            200 => self.ok_responses.get_or_init(|| count(200)).inc(),
+            _ => count(status).inc(),
+        };
+    }
+
     pub fn new(registry: &mut Registry) -> Self {
         let metrics = Self {
             responses: Family::default(),
+            ok_responses: Arc::default(),
             published: Counter::default(),
             publish_failures: Counter::default(),
             publish_seconds: Histogram::new([

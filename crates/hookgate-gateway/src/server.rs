@@ -46,12 +46,7 @@ pub struct Gateway {
 impl Gateway {
     async fn handle(&self, request: Request<Incoming>, remote: SocketAddr) -> Response<Bytes> {
         let response = self.route(request, remote).await;
-        self.metrics
-            .responses
-            .get_or_create(&crate::metrics::StatusLabel {
-                status: response.status().as_u16(),
-            })
-            .inc();
+        self.metrics.count_response(response.status().as_u16());
         response
     }
 

@@ -121,3 +121,32 @@ impl Metrics {
         metrics
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exposition(registry: &Registry) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+        text
+    }
+
+    #[test]
+    fn answers_are_counted_by_status_in_the_exposed_family() {
+        let mut registry = Registry::with_prefix("hookgate");
+        let metrics = Metrics::new(&mut registry);
+        // A clone shares the counters, as every connection's handle does.
+        let other = metrics.clone();
+        metrics.count_response(200);
+        other.count_response(200);
+        metrics.count_response(404);
+        metrics.count_response(200);
+        let text = exposition(&registry);
+        let line =
+            |status: u16| format!(r#"hookgate_ingress_responses_total{{status="{status}"}}"#);
+        assert!(text.contains(&format!("{} 3\n", line(200))), "{text}");
+        assert!(text.contains(&format!("{} 1\n", line(404))), "{text}");
+        assert!(!text.contains(&line(500)), "{text}");
+    }
+}

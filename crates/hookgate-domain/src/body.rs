@@ -208,6 +208,18 @@ mod tests {
         serde_json::to_string(&p.value).unwrap()
     }
 
+    #[test]
+    fn media_type_is_the_lowercased_essence_borrowed_when_already_lowercase() {
+        let lower = media_type(Some("application/json; charset=utf-8"));
+        assert_eq!(lower, "application/json");
+        assert!(matches!(lower, Cow::Borrowed(_)));
+        let mixed = media_type(Some(" Application/JSON ;charset=UTF-8"));
+        assert_eq!(mixed, "application/json");
+        assert!(matches!(mixed, Cow::Owned(_)));
+        assert_eq!(media_type(None), "");
+        assert_eq!(media_type(Some("")), "");
+    }
+
     #[tokio::test]
     async fn json_is_embedded_as_sent() {
         let body = r#"{"z":1,"a":12345678901234567890123,"f":1.10}"#;

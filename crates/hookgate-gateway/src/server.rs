@@ -265,6 +265,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_public_url_is_the_base_the_path_and_the_query_as_called() {
+        let base = "https://hooks.example.com";
+        let called = |target: &str| public_url(base, &target.parse::<http::Uri>().unwrap());
+        let plain = called("/webhooks/abc/sub");
+        assert_eq!(plain, "https://hooks.example.com/webhooks/abc/sub");
+        assert_eq!(plain.capacity(), plain.len());
+        let queried = called("/webhooks/abc?hub.mode=subscribe&x=%20");
+        assert_eq!(
+            queried,
+            "https://hooks.example.com/webhooks/abc?hub.mode=subscribe&x=%20"
+        );
+        assert_eq!(queried.capacity(), queried.len());
+    }
+
+    #[test]
     fn forwarded_addresses_are_trusted_only_as_far_as_configured() {
         let peer: SocketAddr = "10.0.0.9:5000".parse().unwrap();
         let mut headers = http::HeaderMap::new();

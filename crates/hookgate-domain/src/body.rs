@@ -131,7 +131,10 @@ pub async fn parse<'a>(content_type: Option<&str>, body: &'a Bytes) -> ParsedBod
             Err(_) => ParsedBody::base64(body),
         },
         "multipart/form-data" => {
-            match parse_multipart(content_type.unwrap_or_default(), body.clone()).await {
+            // Boxed: multer's state would otherwise size every request's future, and
+            // every request moves its future several times on its way to be polled.
+            let multipart = parse_multipart(content_type.unwrap_or_default(), body.clone());
+            match Box::pin(multipart).await {
                 Some(object) => ParsedBody::plain(Value::Object(object)),
                 None => ParsedBody::verbatim(body),
             }

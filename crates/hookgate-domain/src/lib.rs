@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod body;
+mod buffers;
 pub mod dedup;
 pub mod error;
 pub mod ingress;

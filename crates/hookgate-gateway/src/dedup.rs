@@ -170,7 +170,9 @@ impl Deduplicator {
             None => Ok(Admission::Publish(Claim::unclaimed(key))),
             Some(claims) => {
                 let slot = (webhook.name.webhook_id.clone(), key.digest());
-                self.admit_copy(claims, slot, key, dedup.window).await
+                // Boxed: claiming through the database is the rare path, and its future
+                // would otherwise size every request's.
+                Box::pin(self.admit_copy(claims, slot, key, dedup.window)).await
             }
         }
     }
@@ -433,37 +435,43 @@ impl Claim {
         producer: &Producer,
         record: TriggerRecord,
     ) -> Result<Delivery, Error> {
-        let Some(mut held) = self.held else {
-            return producer.publish(record).await.map_err(Error::from);
-        };
-        held.handed_over = true;
-        let deadline = held.claims.deadline;
-        let patient = held.claims.producer.clone();
-        let (verdict, answer) = tokio::sync::oneshot::channel();
-        held.claims.publishing.fetch_add(1, Ordering::AcqRel);
-        tokio::spawn(async move {
-            let claims = held.claims.clone();
-            let result = patient.publish(record).await;
-            let delivered = result.is_ok();
-            // The caller is answered first: a copy that comes before the claim is settled
-            // waits for it like any copy.
-            let _ = verdict.send(result);
-            match delivered {
-                true => held.delivered().await,
-                false => held.failed().await,
-            }
-            claims.publishing.fetch_sub(1, Ordering::AcqRel);
-        });
-        match tokio::time::timeout(deadline, answer).await {
-            Ok(Ok(result)) => result.map_err(Error::from),
-            Ok(Err(_)) => Err(Error::Internal(
-                "publishing task ended without a verdict".into(),
-            )),
-            Err(_) => Err(Error::Unavailable(
-                "kafka did not acknowledge the record in time; its claim waits for the verdict"
-                    .into(),
-            )),
+        match self.held {
+            None => producer.publish(record).await.map_err(Error::from),
+            // Boxed, so a request without a claim does not carry this path's future.
+            Some(held) => Box::pin(publish_claimed(held, record)).await,
         }
+    }
+}
+
+/// Publishes a claimed record on the claim's patient producer, from a task that settles
+/// the claim with Kafka's verdict however long the request waits for it.
+async fn publish_claimed(mut held: Held, record: TriggerRecord) -> Result<Delivery, Error> {
+    held.handed_over = true;
+    let deadline = held.claims.deadline;
+    let patient = held.claims.producer.clone();
+    let (verdict, answer) = tokio::sync::oneshot::channel();
+    held.claims.publishing.fetch_add(1, Ordering::AcqRel);
+    tokio::spawn(async move {
+        let claims = held.claims.clone();
+        let result = patient.publish(record).await;
+        let delivered = result.is_ok();
+        // The caller is answered first: a copy that comes before the claim is settled
+        // waits for it like any copy.
+        let _ = verdict.send(result);
+        match delivered {
+            true => held.delivered().await,
+            false => held.failed().await,
+        }
+        claims.publishing.fetch_sub(1, Ordering::AcqRel);
+    });
+    match tokio::time::timeout(deadline, answer).await {
+        Ok(Ok(result)) => result.map_err(Error::from),
+        Ok(Err(_)) => Err(Error::Internal(
+            "publishing task ended without a verdict".into(),
+        )),
+        Err(_) => Err(Error::Unavailable(
+            "kafka did not acknowledge the record in time; its claim waits for the verdict".into(),
+        )),
     }
 }
 

@@ -244,7 +244,9 @@ impl Pipeline {
                 let verifier = self.alexa.as_ref().ok_or_else(|| {
                     Error::Unavailable("alexa verification is not available".into())
                 })?;
-                verifier.verify(&claim, signed.body, signed.now).await?;
+                // Boxed, like the other rare paths: a future is as large as its largest
+                // state, and every request moves its own several times.
+                Box::pin(verifier.verify(&claim, signed.body, signed.now)).await?;
                 Ok(catalogue::verified_name(spec))
             }
         }
@@ -280,7 +282,7 @@ impl Pipeline {
                     let error = Error::Unavailable("handshake secrets cannot be kept here".into());
                     return self.refused(&error, Reason::Unavailable, webhook, request, false);
                 };
-                match store.keep_signing_secret(webhook, secret).await {
+                match Box::pin(store.keep_signing_secret(webhook, secret)).await {
                     Ok(_) => {
                         tracing::info!(webhook = %webhook.name, "handshake secret kept");
                         Outcome {
@@ -502,5 +504,67 @@ impl Pipeline {
                 Err(error)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod future_sizes {
+    use super::*;
+    use hookgate_domain::WebhookSpec;
+
+    /// The size of the future `call` returns, without making one.
+    fn future_size<A, F: std::future::Future>(_call: impl FnOnce(A) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    type Request = &'static IngressRequest;
+
+    #[test]
+    fn rare_paths_do_not_size_every_request_future() {
+        let small = [
+            (
+                "signature check (alexa boxed)",
+                future_size(
+                    |(p, s, r): (
+                        &'static Pipeline,
+                        &'static WebhookSpec,
+                        &'static SignedRequest<'static>,
+                    )| { p.verify_signature(s, r) },
+                ),
+            ),
+            (
+                "handshake (secret store boxed)",
+                future_size(
+                    |(p, w, r, s): (&'static Pipeline, &'static Webhook, Request, Step)| {
+                        p.answer_handshake(w, r, s)
+                    },
+                ),
+            ),
+            (
+                "deduplication (database claim boxed)",
+                future_size(
+                    |(d, w, h, b): (
+                        &'static Deduplicator,
+                        &'static Webhook,
+                        &'static http::HeaderMap,
+                        &'static [u8],
+                    )| { d.admit(w, h, b, false) },
+                ),
+            ),
+            (
+                "body (multipart boxed)",
+                future_size(|b: &'static Bytes| hookgate_domain::body::parse(None, b)),
+            ),
+        ];
+        for (what, size) in small {
+            assert!(size <= 512, "{what}: {size} bytes");
+        }
+        // 4,176 bytes with the rare paths inline.
+        let whole = future_size(
+            |(p, w, r): (&'static Pipeline, &'static Webhook, IngressRequest)| {
+                p.handle(w, r, false)
+            },
+        );
+        assert!(whole <= 3 * 1024, "a request's future: {whole} bytes");
     }
 }

@@ -221,6 +221,12 @@ pub async fn serve(
         // hyper's own limit is only the backstop; below it, `route` answers 431 itself so
         // the answer carries hookgate's headers like every other.
         .max_buf_size(gateway.config.max_header_bytes.saturating_mul(4).max(8192))
+        // Without it, hyper reads the socket once more while each request is answered, to
+        // notice a caller that hung up: a syscall per request, and a fresh read buffer,
+        // since the request's headers and body still hold the old one. A caller that goes
+        // away is still noticed when its answer is written; its record is published either
+        // way, as it would be had the request been dropped after the hand-over.
+        .half_close(true)
         .keep_alive(true);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);

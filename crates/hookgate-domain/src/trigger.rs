@@ -306,45 +306,37 @@ mod tests {
         );
     }
 
-    async fn record_with_json_body(body: String) -> Value {
+    /// The record of a POST to `/` with `body` as `application/json`.
+    async fn json_record(body: &Bytes) -> TriggerRecord {
         let mut headers = http::HeaderMap::new();
         headers.insert("content-type", "application/json".parse().unwrap());
-        let body = Bytes::from(body);
         let request = InboundRequest {
             method: &http::Method::POST,
             path: "/",
             query: None,
             headers: &headers,
-            body: &body,
+            body,
             remote_address: None,
         };
-        let record = build(&Webhook::example(), &request, RecordContext::default())
+        build(&Webhook::example(), &request, RecordContext::default())
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    async fn record_with_json_body(body: String) -> Value {
+        let record = json_record(&Bytes::from(body)).await;
         serde_json::from_slice(&record.value).expect("serde_json parses every record")
     }
 
     #[tokio::test]
     async fn a_dropped_record_lends_its_buffer_to_the_next_one() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("content-type", "application/json".parse().unwrap());
         let body = Bytes::from(format!(r#"{{"pad":"{}"}}"#, "x".repeat(1200)));
-        let request = InboundRequest {
-            method: &http::Method::POST,
-            path: "/",
-            query: None,
-            headers: &headers,
-            body: &body,
-            remote_address: None,
-        };
-        let webhook = Webhook::example();
-        let build_one = || build(&webhook, &request, RecordContext::default());
-        let first = build_one().await.unwrap();
+        let first = json_record(&body).await;
         let address = first.value.as_ptr();
         drop(first);
         // Without the spare, the allocator would hand the freed chunk to this one.
         let decoy = Vec::<u8>::with_capacity(1700);
-        let second = build_one().await.unwrap();
+        let second = json_record(&body).await;
         drop(decoy);
         assert_eq!(second.value.as_ptr(), address);
         assert!(

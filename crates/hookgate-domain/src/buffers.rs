@@ -2,7 +2,7 @@
 //!
 //! A record's value is about as large as the request's body, usually a kilobyte or more.
 //! glibc serves such sizes outside its per-thread cache, and first merges its small free
-//! chunks on every such allocation: at 256 connections that was about 3 % of the async
+//! chunks on every such allocation: at 256 connections that was about 4 % of the async
 //! worker. Under a steady load the same few buffers now go round between the records
 //! being built and the records librdkafka has copied.
 
@@ -11,7 +11,7 @@ use std::cell::RefCell;
 /// Buffers kept per thread: about what one batch hands over.
 const KEPT: usize = 64;
 /// Larger buffers go back to the allocator, so one huge body does not stay resident.
-pub(crate) const LARGEST_KEPT: usize = 16 * 1024;
+const LARGEST_KEPT: usize = 16 * 1024;
 
 thread_local! {
     static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };

@@ -7,6 +7,7 @@ mod consumer;
 mod error;
 mod gate;
 mod metrics;
+mod native;
 mod producer;
 mod replies;
 mod reports;

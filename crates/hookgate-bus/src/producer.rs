@@ -8,6 +8,7 @@
 
 use crate::{
     gate::{Batch, Entry, Gate},
+    native::{self, InFlight, TopicHandle},
     reports::{self, ReportQueue, Reported},
     watch::BrokerWatch,
     BusError, KafkaConfig,
@@ -17,8 +18,8 @@ use rdkafka::{
     client::ClientContext,
     config::RDKafkaLogLevel,
     error::KafkaError,
-    message::{Header, Message as _, OwnedHeaders},
-    producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext},
+    message::Message as _,
+    producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext},
     types::RDKafkaErrorCode,
     util::Timeout,
 };
@@ -62,19 +63,19 @@ struct Context {
 type Verdict = Result<(i32, i64), KafkaError>;
 /// Resolves with a record's verdict; a closed channel means the producer went away first.
 type DeliveryFuture = tokio::sync::oneshot::Receiver<Verdict>;
-/// Where librdkafka's delivery report for a record is sent.
-type VerdictSender = Box<tokio::sync::oneshot::Sender<Verdict>>;
-
 impl ProducerContext for Context {
-    type DeliveryOpaque = VerdictSender;
+    type DeliveryOpaque = Box<InFlight<Verdict>>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, verdict: VerdictSender) {
+    fn delivery(&self, result: &DeliveryResult<'_>, flight: Box<InFlight<Verdict>>) {
         let outcome = match result {
             Ok(message) => Ok((message.partition(), message.offset())),
             Err((error, _)) => Err(error.clone()),
         };
+        let InFlight { verdict, record } = *flight;
         // A request gone meanwhile has nobody to tell.
         drop(verdict.send(outcome));
+        // librdkafka is done with the value: its buffer goes to the next record.
+        drop(record);
     }
 }
 
@@ -122,6 +123,8 @@ struct Generation {
     /// Declared before `producer`, so it is dropped first: it unregisters librdkafka's
     /// callback while the producer is still alive.
     reports: ReportQueue,
+    /// The topic's handle, released before the producer too.
+    topic: TopicHandle,
     number: u64,
     producer: BaseProducer<Context>,
     /// Set when a record's error showed this producer can never publish again.
@@ -168,14 +171,31 @@ impl Generation {
                 "librdkafka has no report queue".into(),
             ))
         })?;
+        let topic = TopicHandle::new(&producer, &config.trigger_topic).ok_or_else(|| {
+            BusError::Config(KafkaError::ClientCreation(format!(
+                "librdkafka has no handle for topic {}",
+                config.trigger_topic
+            )))
+        })?;
         let generation = Arc::new(Self {
             reports,
+            topic,
             number,
             producer,
             dead: OnceLock::new(),
         });
         reports::serve(&generation);
         Ok(generation)
+    }
+
+    /// Gives a record to librdkafka; it comes back, with the reason, if librdkafka
+    /// refuses it.
+    fn send(
+        &self,
+        flight: Box<InFlight<Verdict>>,
+    ) -> Result<(), (KafkaError, Box<InFlight<Verdict>>)> {
+        native::produce(&self.producer, &self.topic, flight)
+            .map_err(|(code, flight)| (KafkaError::MessageProduction(code), flight))
     }
 
     /// Why this producer can never publish again, if it cannot.
@@ -324,10 +344,10 @@ impl Shared {
     fn hand_over(self: &Arc<Self>, line: Batch<Waiting>) {
         let generation = self.current();
         for waiting in line.jobs {
-            let (message, delivery) = base_record(&self.topic, &waiting.record);
-            let enqueued = match generation.producer.send(message) {
+            let (flight, delivery) = in_flight(waiting.record);
+            let enqueued = match generation.send(flight) {
                 Ok(()) => Ok(delivery),
-                Err((error, _)) => Err((error, waiting.record)),
+                Err((error, flight)) => Err((error, flight.record)),
             };
             let handed = Handed {
                 number: generation.number,
@@ -511,8 +531,7 @@ impl Producer {
                     shared: self.shared.clone(),
                     batch,
                 };
-                let enqueued =
-                    enqueue(&generation.producer, self.topic(), record, queue_deadline).await;
+                let enqueued = enqueue(generation, record, queue_deadline).await;
                 return Some((generation.number, enqueued, ticket));
             }
             Entry::Queued(place) => place,
@@ -601,29 +620,6 @@ pub(crate) fn encoded_size(record: &TriggerRecord) -> usize {
     RECORD_OVERHEAD + record.key.len() + record.value.len() + headers
 }
 
-/// A record as librdkafka takes it, and where its verdict will arrive; its fixed header
-/// names are borrowed, not copied.
-fn base_record<'a>(
-    topic: &'a str,
-    record: &'a TriggerRecord,
-) -> (BaseRecord<'a, [u8], Vec<u8>, VerdictSender>, DeliveryFuture) {
-    let headers = record.headers.iter().fold(
-        OwnedHeaders::new_with_capacity(record.headers.len()),
-        |headers, (key, value)| {
-            headers.insert(Header {
-                key,
-                value: Some(value.as_bytes()),
-            })
-        },
-    );
-    let (sender, delivery) = tokio::sync::oneshot::channel();
-    let message = BaseRecord::with_opaque_to(topic, Box::new(sender))
-        .key(record.key.as_bytes())
-        .payload(&record.value)
-        .headers(headers);
-    (message, delivery)
-}
-
 /// Waits in line for the hand-over until `deadline`; `None` if the record was never
 /// handed over (and now never will be).
 async fn wait_in_line(
@@ -652,25 +648,29 @@ async fn wait_in_line(
 /// Hands `record` to librdkafka, waiting while its queue is full until `queue_deadline`;
 /// a refused record is given back.
 async fn enqueue(
-    producer: &BaseProducer<Context>,
-    topic: &str,
+    generation: &Generation,
     record: TriggerRecord,
     queue_deadline: Instant,
 ) -> Result<DeliveryFuture, Refused> {
-    let (mut message, delivery) = base_record(topic, &record);
-    let error = loop {
-        match producer.send(message) {
+    let (mut flight, delivery) = in_flight(record);
+    loop {
+        match generation.send(flight) {
             Ok(()) => return Ok(delivery),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned))
                 if Instant::now() < queue_deadline =>
             {
-                message = returned;
+                flight = returned;
                 tokio::time::sleep(QUEUE_FULL_PAUSE).await;
             }
-            Err((error, _)) => break error,
+            Err((error, returned)) => return Err((error, returned.record)),
         }
-    };
-    Err((error, record))
+    }
+}
+
+/// `record` ready for librdkafka, and where its verdict will arrive.
+fn in_flight(record: TriggerRecord) -> (Box<InFlight<Verdict>>, DeliveryFuture) {
+    let (verdict, delivery) = tokio::sync::oneshot::channel();
+    (Box::new(InFlight { verdict, record }), delivery)
 }
 
 /// Replaces a dead producer and notices the end of an outage without waiting for traffic.
@@ -756,13 +756,11 @@ mod tests {
         assert_eq!(encoded_size(&fits), 5_000);
         let later = Instant::now() + Duration::from_secs(1);
         assert!(
-            enqueue(&generation.producer, "t", fits, later)
-                .await
-                .is_ok(),
+            enqueue(&generation, fits, later).await.is_ok(),
             "librdkafka takes what publish lets through"
         );
         let over = record(5_001 - overhead);
-        match enqueue(&generation.producer, "t", over.clone(), later).await {
+        match enqueue(&generation, over.clone(), later).await {
             Err((error, _)) => assert_eq!(
                 error.rdkafka_error_code(),
                 Some(RDKafkaErrorCode::MessageSizeTooLarge),

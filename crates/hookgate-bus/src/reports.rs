@@ -7,8 +7,8 @@
 //! callback only wakes a task, and that task serves the reports on a tokio worker, where
 //! the requests they complete are woken without crossing threads again.
 //!
-//! The only unsafe code of the crate: four librdkafka functions its Rust binding does not offer
-//! for producers.
+//! With `native`, the only unsafe code of the crate: four librdkafka functions its Rust
+//! binding does not offer for producers.
 #![allow(unsafe_code)]
 
 use rdkafka::{

@@ -3,13 +3,14 @@
 //! A record's value is about as large as the request's body, usually a kilobyte or more.
 //! glibc serves such sizes outside its per-thread cache, and first merges its small free
 //! chunks on every such allocation: at 256 connections that was about 4 % of the async
-//! worker. Under a steady load the same few buffers now go round between the records
-//! being built and the records librdkafka has copied.
+//! worker. Under a steady load the same buffers now go round between the records being
+//! built and the records whose delivery reports have come back.
 
 use std::cell::RefCell;
 
-/// Buffers kept per thread: about what one batch hands over.
-const KEPT: usize = 64;
+/// Buffers kept per thread. A record's buffer comes back with its delivery report, so
+/// about as many as there are records in flight under a heavy load.
+const KEPT: usize = 256;
 /// Larger buffers go back to the allocator, so one huge body does not stay resident.
 const LARGEST_KEPT: usize = 16 * 1024;
 

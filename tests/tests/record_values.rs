@@ -5,7 +5,7 @@
 
 use hookgate_proto::v1 as pb;
 use hookgate_tests::{http, Stack, StackOptions, TestDb};
-use std::{collections::BTreeMap, num::NonZeroU32, time::Duration};
+use std::{collections::BTreeSet, num::NonZeroU32, time::Duration};
 
 const REQUESTS: usize = 160;
 
@@ -52,7 +52,7 @@ async fn each_record_holds_its_own_body_under_concurrency() {
     }
     let records = stack.reader().read(REQUESTS, Duration::from_secs(20));
     assert_eq!(records.len(), REQUESTS, "a record per 2xx");
-    let mut bodies = BTreeMap::new();
+    let mut numbers = BTreeSet::new();
     for record in &records {
         let n = record.value["data"]["body"]["n"]
             .as_u64()
@@ -63,7 +63,7 @@ async fn each_record_holds_its_own_body_under_concurrency() {
             "record {n}: its body is not the one its request sent"
         );
         assert_eq!(record.headers["ce_id"], record.value["id"], "record {n}");
-        bodies.insert(n, ());
+        numbers.insert(n);
     }
-    assert_eq!(bodies.len(), REQUESTS, "every request's record, once");
+    assert_eq!(numbers.len(), REQUESTS, "every request's record, once");
 }

@@ -106,20 +106,22 @@ where
             size: bytes.len(),
         },
     };
-    let record = &flight.record;
-    let headers = headers(record);
-    let mut entries = [
+    let (value, key) = (
+        memory(&flight.record.value),
+        memory(flight.record.key.as_bytes()),
+    );
+    let headers = headers(&flight.record);
+    let opaque = flight.into_ptr();
+    let entries: [rdsys::rd_kafka_vu_t; ENTRIES] = [
         entry(RD_KAFKA_VTYPE_RKT, Value { rkt: topic.0 }),
         // No copy, no free: the value stays in the record, which librdkafka holds as the
         // opaque until the delivery report. (The key is always copied.)
         entry(RD_KAFKA_VTYPE_MSGFLAGS, Value { i: 0 }),
-        entry(RD_KAFKA_VTYPE_VALUE, memory(&record.value)),
-        entry(RD_KAFKA_VTYPE_KEY, memory(record.key.as_bytes())),
+        entry(RD_KAFKA_VTYPE_VALUE, value),
+        entry(RD_KAFKA_VTYPE_KEY, key),
         entry(RD_KAFKA_VTYPE_HEADERS, Value { headers }),
-        entry(RD_KAFKA_VTYPE_END, Value { i: 0 }),
+        entry(RD_KAFKA_VTYPE_OPAQUE, Value { ptr: opaque }),
     ];
-    let opaque = flight.into_ptr();
-    entries[ENTRIES - 1] = entry(RD_KAFKA_VTYPE_OPAQUE, Value { ptr: opaque });
     // SAFETY: the value and key point into the record owned by `opaque`, which librdkafka
     // owns from here until the delivery report or, on failure, gives back at once.
     let error = unsafe {

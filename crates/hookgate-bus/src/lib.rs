@@ -6,6 +6,7 @@ mod config;
 mod consumer;
 mod error;
 mod gate;
+mod memory;
 mod metrics;
 mod native;
 mod producer;

@@ -8,6 +8,7 @@
 
 use crate::{
     gate::{Batch, Entry, Gate},
+    memory,
     native::{self, InFlight, TopicHandle},
     reports::{self, ReportQueue, Reported},
     watch::BrokerWatch,
@@ -138,6 +139,7 @@ impl Generation {
         number: u64,
         watch: Arc<BrokerWatch>,
     ) -> Result<Arc<Self>, BusError> {
+        memory::keep_batch_memory();
         let timeout_ms = config.publish_timeout.as_millis().max(1).to_string();
         let context = Context {
             generation: number,

@@ -12,7 +12,9 @@
 //!
 //! Allocations up to 1 MiB are now served from the arenas and an arena keeps up to 2 MiB
 //! free at its top: the relation glibc's own adjustment keeps (trim twice the mmap
-//! threshold), set from the start.
+//! threshold), set from the start. An operator who tunes glibc's malloc through the
+//! environment (`GLIBC_TUNABLES`, `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`) keeps
+//! those settings: nothing is changed then.
 #![allow(unsafe_code)]
 
 use std::sync::Once;
@@ -22,10 +24,24 @@ const MMAP_THRESHOLD: i32 = 1024 * 1024;
 /// Free memory at an arena's top beyond this is returned to the kernel.
 const TRIM_THRESHOLD: i32 = 2 * MMAP_THRESHOLD;
 
-/// Sets glibc's thresholds once per process; other allocators are left alone.
+/// The environment variables through which glibc's malloc is tuned by hand.
+const OPERATOR_SETTINGS: [&str; 3] = [
+    "GLIBC_TUNABLES",
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TRIM_THRESHOLD_",
+];
+
+/// Sets glibc's thresholds once per process, unless the operator tuned malloc; other
+/// allocators are left alone.
 pub(crate) fn keep_batch_memory() {
     static SET: Once = Once::new();
     SET.call_once(|| {
+        if OPERATOR_SETTINGS
+            .iter()
+            .any(|name| std::env::var_os(name).is_some())
+        {
+            return;
+        }
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: `mallopt` only changes glibc's tuning parameters, under its own lock;
         // it is called with valid parameter numbers and values.
@@ -61,6 +77,12 @@ mod tests {
 
     #[test]
     fn a_batch_reuses_the_pages_the_last_one_freed() {
+        if OPERATOR_SETTINGS
+            .iter()
+            .any(|name| std::env::var_os(name).is_some())
+        {
+            return; // malloc tuned by hand: the thresholds are the operator's
+        }
         keep_batch_memory();
         let faults = std::thread::spawn(|| {
             one_batch();

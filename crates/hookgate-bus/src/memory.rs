@@ -31,15 +31,18 @@ const OPERATOR_SETTINGS: [&str; 3] = [
     "MALLOC_TRIM_THRESHOLD_",
 ];
 
+fn tuned_by_operator() -> bool {
+    OPERATOR_SETTINGS
+        .iter()
+        .any(|name| std::env::var_os(name).is_some())
+}
+
 /// Sets glibc's thresholds once per process, unless the operator tuned malloc; other
 /// allocators are left alone.
 pub(crate) fn keep_batch_memory() {
     static SET: Once = Once::new();
     SET.call_once(|| {
-        if OPERATOR_SETTINGS
-            .iter()
-            .any(|name| std::env::var_os(name).is_some())
-        {
+        if tuned_by_operator() {
             return;
         }
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -77,11 +80,8 @@ mod tests {
 
     #[test]
     fn a_batch_reuses_the_pages_the_last_one_freed() {
-        if OPERATOR_SETTINGS
-            .iter()
-            .any(|name| std::env::var_os(name).is_some())
-        {
-            return; // malloc tuned by hand: the thresholds are the operator's
+        if tuned_by_operator() {
+            return; // the thresholds are the operator's
         }
         keep_batch_memory();
         let faults = std::thread::spawn(|| {
